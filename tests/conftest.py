@@ -1,0 +1,37 @@
+"""Fixtures shared by every test: the real control plane, and a guard that cluster tests run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests.kubeharness.cluster import KwokCluster, start_cluster
+
+
+@pytest.fixture(scope="session")
+def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokCluster]:
+    """A real control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok).
+
+    If it cannot start, every test that needs it fails with kwokctl's reason: a missing
+    cluster is a broken test environment, never a reason to skip.
+    """
+    try:
+        cluster = start_cluster(workdir=tmp_path_factory.mktemp("kwok"))
+    except Exception as error:  # any failure must surface as the reason, not a traceback
+        pytest.fail(f"the test control plane could not start: {error}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.delete()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a skipped cluster test is a failure: those tests must always run there."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("CI") and report.skipped and item.get_closest_marker("cluster"):
+        report.outcome = "failed"
+        report.longrepr = f"cluster test skipped in CI: {report.longrepr}"

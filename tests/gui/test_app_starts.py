@@ -1,0 +1,24 @@
+"""The desktop app starts, paints its window with trio running as a guest, and quits cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from desktop.app import main
+
+pytestmark = pytest.mark.gui
+
+
+def test_app_paints_a_window_and_exits_zero(qapp: object, tmp_path: Path) -> None:
+    shot = tmp_path / "window.png"
+    assert main(["--quit-after", "0.5", "--screenshot", str(shot)]) == 0
+    image = QImage(str(shot))
+    assert image.width() >= 800 and image.height() >= 600
+    # A painted window has text on it: more than one colour in its pixels.
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
+    }
+    assert len(colours) > 2
