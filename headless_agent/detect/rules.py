@@ -1,0 +1,418 @@
+"""Anomaly rules: small named functions from one record to what is wrong with it.
+
+A rule looks at one record (and, through ``RuleContext``, at related state such as a
+service's endpoint slices or a pod's recent restarts) and returns ``Finding``s. It knows
+nothing of grouping, timing or transitions: the ``Detector`` applies grace periods,
+groups pods under their owner and turns findings into opened/updated/resolved anomalies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from headless_agent.detect.anomaly import Severity
+from headless_agent.state.records import (
+    EndpointSliceRecord,
+    EventRecord,
+    JobRecord,
+    NodeRecord,
+    PodRecord,
+    PvcRecord,
+    Record,
+    ServiceRecord,
+    WorkloadRecord,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionSettings:
+    """Thresholds, all in seconds unless named otherwise; every one is configurable."""
+
+    unschedulable_grace: float = 60.0
+    not_ready_grace: float = 120.0
+    workload_unavailable_grace: float = 300.0
+    service_no_endpoints_grace: float = 60.0
+    pvc_pending_grace: float = 300.0
+    oom_window: float = 3600.0
+    restart_burst_count: int = 5
+    restart_burst_window: float = 600.0
+    event_window: float = 900.0
+    unhealthy_burst_count: int = 3
+    attention_events: frozenset[str] = frozenset(
+        {
+            "FailedMount",
+            "FailedAttachVolume",
+            "FailedCreatePodSandBox",
+            "BackOff",
+            "Unhealthy",
+            "FailedScheduling",
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    reason: str
+    severity: Severity
+    message: str
+    #: when the condition began, if the object says so; otherwise the detector uses the
+    #: time it first saw the finding
+    since: float | None = None
+    #: how long it must persist before it is an anomaly
+    grace: float = 0.0
+    #: when it stops being one by itself (a past OOM kill, an old event)
+    expires_at: float | None = None
+
+
+class RuleContext(Protocol):
+    settings: DetectionSettings
+
+    @property
+    def now(self) -> float: ...
+
+    def restarts_within(self, pod: PodRecord, seconds: float) -> tuple[int, float | None]:
+        """Restarts seen in the last ``seconds``, and when the oldest of them leaves it."""
+        ...
+
+    def records(self, kind: str) -> Iterable[Record]: ...
+
+
+Rule = Callable[[Any, RuleContext], Iterator[Finding]]
+
+
+@dataclass
+class RuleBook:
+    """The rules per kind, in order."""
+
+    by_kind: dict[str, list[Rule]] = field(default_factory=dict)
+
+    def rule(self, *kinds: str) -> Callable[[Rule], Rule]:
+        def register(function: Rule) -> Rule:
+            for kind in kinds:
+                self.by_kind.setdefault(kind, []).append(function)
+            return function
+
+        return register
+
+    def evaluate(self, kind: str, record: Record, context: RuleContext) -> list[Finding]:
+        findings: list[Finding] = []
+        for rule in self.by_kind.get(kind, ()):
+            findings.extend(rule(record, context))
+        return findings
+
+
+RULES = RuleBook()
+
+# --- pods ----------------------------------------------------------------------------------
+
+_IMAGE_REASONS = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"}
+_CREATE_REASONS = {"CreateContainerConfigError", "CreateContainerError"}
+_RUN_REASONS = {"RunContainerError", "StartError"}
+
+
+def _container_label(pod: PodRecord, container: str) -> str:
+    return f"container {container!r} of pod {pod.name}"
+
+
+@RULES.rule("Pod")
+def crash_loop(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    for c in pod.containers:
+        if c.state == "waiting" and c.reason == "CrashLoopBackOff":
+            last = f"; last exit {c.last_exit_code} ({c.last_reason})" if c.last_reason else ""
+            yield Finding(
+                "CrashLoopBackOff",
+                Severity.CRITICAL,
+                f"{_container_label(pod, c.name)} is crash-looping "
+                f"({c.restart_count} restarts{last})",
+            )
+            return
+
+
+@RULES.rule("Pod")
+def oom_killed(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    for c in pod.containers:
+        if c.state == "terminated" and c.reason == "OOMKilled":
+            yield Finding(
+                "OOMKilled",
+                Severity.CRITICAL,
+                f"{_container_label(pod, c.name)} was killed for exceeding its memory limit",
+            )
+            return
+        if c.last_reason == "OOMKilled":
+            finished = c.last_finished or context.now
+            expires = finished + context.settings.oom_window
+            if expires > context.now:
+                yield Finding(
+                    "OOMKilled",
+                    Severity.CRITICAL,
+                    f"{_container_label(pod, c.name)} was OOM-killed "
+                    f"(memory limit exceeded; {c.restart_count} restarts)",
+                    since=finished,
+                    expires_at=expires,
+                )
+                return
+
+
+def _waiting_reason(pod: PodRecord, reasons: set[str]) -> Iterator[tuple[str, str, str]]:
+    for c in pod.containers:
+        if c.state in ("waiting", "terminated") and c.reason in reasons:
+            yield c.name, c.reason, c.message
+
+
+@RULES.rule("Pod")
+def image_pull_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    for name, reason, message in _waiting_reason(pod, _IMAGE_REASONS):
+        image = next((c.image for c in pod.containers if c.name == name), "")
+        yield Finding(
+            reason,
+            Severity.CRITICAL,
+            f"{_container_label(pod, name)} cannot pull image {image!r}: {message or reason}",
+        )
+        return
+
+
+@RULES.rule("Pod")
+def container_create_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    for name, reason, message in _waiting_reason(pod, _CREATE_REASONS):
+        yield Finding(
+            reason,
+            Severity.CRITICAL,
+            f"{_container_label(pod, name)} cannot be created: {message or reason}",
+        )
+        return
+
+
+@RULES.rule("Pod")
+def container_start_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    for name, reason, message in _waiting_reason(pod, _RUN_REASONS):
+        yield Finding(
+            reason,
+            Severity.CRITICAL,
+            f"{_container_label(pod, name)} fails to start: {message or reason}",
+        )
+        return
+
+
+@RULES.rule("Pod")
+def unschedulable(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    scheduled = pod.condition("PodScheduled")
+    if (
+        pod.phase == "Pending"
+        and scheduled is not None
+        and scheduled.status == "False"
+        and scheduled.reason == "Unschedulable"
+    ):
+        yield Finding(
+            "Unschedulable",
+            Severity.WARNING,
+            f"pod {pod.name} cannot be scheduled: {scheduled.message or 'no node fits'}",
+            since=scheduled.since,
+            grace=context.settings.unschedulable_grace,
+        )
+
+
+_CONTAINER_PROBLEMS = {"CrashLoopBackOff", "OOMKilled"} | _IMAGE_REASONS | _CREATE_REASONS
+_CONTAINER_PROBLEMS |= _RUN_REASONS
+
+
+@RULES.rule("Pod")
+def running_not_ready(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    if pod.phase != "Running" or pod.deleting:
+        return
+    if any(c.reason in _CONTAINER_PROBLEMS for c in pod.containers):
+        return  # a more specific rule already says why
+    ready = pod.condition("Ready")
+    if ready is not None and ready.status == "False":
+        waiting = [c.name for c in pod.containers if not c.init and not c.ready]
+        yield Finding(
+            "NotReady",
+            Severity.WARNING,
+            f"pod {pod.name} is running but not ready"
+            + (f" (containers not ready: {', '.join(waiting)})" if waiting else ""),
+            since=ready.since,
+            grace=context.settings.not_ready_grace,
+        )
+
+
+@RULES.rule("Pod")
+def restart_burst(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    settings = context.settings
+    restarts, leaves_at = context.restarts_within(pod, settings.restart_burst_window)
+    if restarts >= settings.restart_burst_count:
+        minutes = settings.restart_burst_window / 60
+        yield Finding(
+            "RestartBurst",
+            Severity.WARNING,
+            f"pod {pod.name} restarted {restarts} times in {minutes:.0f} minutes",
+            expires_at=leaves_at,
+        )
+
+
+@RULES.rule("Pod")
+def evicted(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
+    if pod.phase == "Failed" and pod.reason == "Evicted":
+        yield Finding(
+            "Evicted", Severity.WARNING, f"pod {pod.name} was evicted: {pod.message or 'evicted'}"
+        )
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+_PRESSURES = {
+    "MemoryPressure": "memory",
+    "DiskPressure": "disk",
+    "PIDPressure": "process IDs",
+}
+
+
+@RULES.rule("Node")
+def node_not_ready(node: NodeRecord, context: RuleContext) -> Iterator[Finding]:
+    ready = node.condition("Ready")
+    if ready is None or ready.status == "True":
+        return
+    if ready.status == "Unknown":
+        yield Finding(
+            "NodeUnknown",
+            Severity.CRITICAL,
+            f"node {node.name} stopped reporting ({ready.message or 'kubelet unreachable'})",
+            since=ready.since,
+        )
+    else:
+        yield Finding(
+            "NodeNotReady",
+            Severity.CRITICAL,
+            f"node {node.name} is not ready: {ready.message or ready.reason or 'NotReady'}",
+            since=ready.since,
+        )
+
+
+@RULES.rule("Node")
+def node_pressure(node: NodeRecord, context: RuleContext) -> Iterator[Finding]:
+    for condition_type, what in _PRESSURES.items():
+        entry = node.condition(condition_type)
+        if entry is not None and entry.status == "True":
+            yield Finding(
+                condition_type,
+                Severity.WARNING,
+                f"node {node.name} is short of {what}: {entry.message or condition_type}",
+                since=entry.since,
+            )
+    network = node.condition("NetworkUnavailable")
+    if network is not None and network.status == "True":
+        yield Finding(
+            "NetworkUnavailable",
+            Severity.CRITICAL,
+            f"node {node.name} has no network: {network.message or 'route not created'}",
+            since=network.since,
+        )
+
+
+# --- workloads -----------------------------------------------------------------------------
+
+
+@RULES.rule("Deployment")
+def deployment_stuck(deployment: WorkloadRecord, context: RuleContext) -> Iterator[Finding]:
+    progressing = deployment.condition("Progressing")
+    if progressing is not None and progressing.reason == "ProgressDeadlineExceeded":
+        yield Finding(
+            "ProgressDeadlineExceeded",
+            Severity.CRITICAL,
+            f"deployment {deployment.name} rollout is stuck: {progressing.message}",
+            since=progressing.since,
+        )
+
+
+@RULES.rule("Deployment", "StatefulSet", "DaemonSet")
+def workload_unavailable(workload: WorkloadRecord, context: RuleContext) -> Iterator[Finding]:
+    if workload.desired <= 0 or workload.ready >= workload.desired:
+        return
+    available = workload.condition("Available")
+    since = available.since if available is not None and available.status == "False" else None
+    yield Finding(
+        "Unavailable",
+        Severity.WARNING,
+        f"{workload.ready} of {workload.desired} replicas of {workload.name} are ready",
+        since=since,
+        grace=context.settings.workload_unavailable_grace,
+    )
+
+
+@RULES.rule("Job")
+def job_failed(job: JobRecord, context: RuleContext) -> Iterator[Finding]:
+    failed = job.condition("Failed")
+    if failed is not None and failed.status == "True":
+        yield Finding(
+            "JobFailed",
+            Severity.WARNING,
+            f"job {job.name} failed: {failed.message or failed.reason or 'failed'}",
+            since=failed.since,
+        )
+
+
+@RULES.rule("Service")
+def service_without_endpoints(service: ServiceRecord, context: RuleContext) -> Iterator[Finding]:
+    if not service.selector or service.type == "ExternalName":
+        return
+    ready = sum(
+        s.ready_endpoints
+        for s in context.records("EndpointSlice")
+        if isinstance(s, EndpointSliceRecord)
+        and s.namespace == service.namespace
+        and s.service == service.name
+    )
+    if ready > 0:
+        return  # the common case, decided without looking at pods
+    selector = set(service.selector)
+    selects_pods = any(
+        isinstance(pod, PodRecord)
+        and pod.namespace == service.namespace
+        and selector <= set(pod.labels)
+        and not pod.deleting
+        for pod in context.records("Pod")
+    )
+    if selects_pods:
+        yield Finding(
+            "NoReadyEndpoints",
+            Severity.WARNING,
+            f"service {service.name} selects pods but none of them is ready to serve",
+            grace=context.settings.service_no_endpoints_grace,
+        )
+
+
+@RULES.rule("PersistentVolumeClaim")
+def pvc_pending(pvc: PvcRecord, context: RuleContext) -> Iterator[Finding]:
+    if pvc.phase == "Pending":
+        yield Finding(
+            "PvcPending",
+            Severity.WARNING,
+            f"volume claim {pvc.name} is not bound"
+            + (f" (storage class {pvc.storage_class})" if pvc.storage_class else ""),
+            since=pvc.created,
+            grace=context.settings.pvc_pending_grace,
+        )
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+@RULES.rule("Event")
+def attention_event(event: EventRecord, context: RuleContext) -> Iterator[Finding]:
+    settings = context.settings
+    if event.type != "Warning" or event.reason not in settings.attention_events:
+        return
+    if event.reason == "Unhealthy" and event.count < settings.unhealthy_burst_count:
+        return
+    last = event.last_seen or context.now
+    expires = last + settings.event_window
+    if expires <= context.now:
+        return
+    times = f" ({event.count}×)" if event.count > 1 else ""
+    yield Finding(
+        event.reason,
+        Severity.WARNING,
+        f"{event.object_kind} {event.object_name}: {event.message}{times}",
+        since=event.first_seen,
+        expires_at=expires,
+    )

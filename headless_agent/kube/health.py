@@ -1,0 +1,130 @@
+"""Connection state of a cluster, as the sidebar and the alert rules show it.
+
+Each informer reports what it is doing; ``ClusterHealth`` folds those reports into one
+state per cluster — connecting, synced, degraded or offline — with the last error in
+words and the kinds RBAC hides.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from headless_agent.kube.errors import ConfigError, KubeError, TlsError, Unauthorized, Unreachable
+
+
+class ConnectionState(enum.Enum):
+    CONNECTING = "connecting"
+    SYNCED = "synced"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+# Errors that mean "this cluster cannot be reached at all", as opposed to one kind failing.
+_FATAL = (Unreachable, TlsError, Unauthorized, ConfigError)
+
+
+@dataclass(slots=True)
+class KindStatus:
+    phase: str = "listing"  # listing | watching | retrying | forbidden
+    error: KubeError | None = None
+    objects: int = 0
+
+
+@dataclass(slots=True)
+class HealthSnapshot:
+    state: ConnectionState
+    last_error: str | None
+    last_error_category: str | None
+    since: float
+    hidden: tuple[str, ...]  # what RBAC hides, in words
+    kinds: dict[str, str]
+
+
+@dataclass
+class ClusterHealth:
+    """Aggregates informer reports for one cluster; notifies a listener on each change."""
+
+    cluster: str
+    clock: Callable[[], float] = time.time
+    on_change: Callable[[HealthSnapshot], None] | None = None
+    _kinds: dict[str, KindStatus] = field(default_factory=dict)
+    _hidden: dict[str, str] = field(default_factory=dict)
+    _setup_error: KubeError | None = None
+    _snapshot: HealthSnapshot | None = None
+
+    def expect(self, kind_label: str) -> None:
+        self._kinds.setdefault(kind_label, KindStatus())
+        self._recompute()
+
+    def listing(self, kind_label: str) -> None:
+        status = self._kinds.setdefault(kind_label, KindStatus())
+        if status.phase != "retrying":
+            status.phase = "listing"
+        self._recompute()
+
+    def watching(self, kind_label: str, objects: int) -> None:
+        status = self._kinds.setdefault(kind_label, KindStatus())
+        status.phase, status.error, status.objects = "watching", None, objects
+        self._setup_error = None
+        self._recompute()
+
+    def failed(self, kind_label: str, error: KubeError) -> None:
+        status = self._kinds.setdefault(kind_label, KindStatus())
+        status.phase, status.error = "retrying", error
+        self._recompute()
+
+    def hidden(self, kind_label: str, note: str) -> None:
+        """RBAC hides (part of) a kind; ``note`` says what, in words."""
+        self._hidden[kind_label] = note
+        status = self._kinds.setdefault(kind_label, KindStatus())
+        if status.phase != "watching":
+            status.phase = "forbidden"
+        self._recompute()
+
+    def setup_failed(self, error: KubeError) -> None:
+        """The cluster could not even be set up (kubeconfig, credentials, discovery)."""
+        self._setup_error = error
+        self._recompute()
+
+    def forget(self, kind_label: str) -> None:
+        self._kinds.pop(kind_label, None)
+        self._recompute()
+
+    @property
+    def snapshot(self) -> HealthSnapshot:
+        if self._snapshot is None:
+            self._recompute()
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def _recompute(self) -> None:
+        kinds = self._kinds
+        errors = [s.error for s in kinds.values() if s.phase == "retrying" and s.error]
+        active = [s for s in kinds.values() if s.phase != "forbidden"]
+        last_error: KubeError | None = self._setup_error or (errors[-1] if errors else None)
+        all_fatal = bool(errors) and all(isinstance(e, _FATAL) for e in errors)
+        if self._setup_error is not None or (active and all_fatal and len(errors) == len(active)):
+            state = ConnectionState.OFFLINE
+        elif errors or (self._hidden and active and all(s.phase == "watching" for s in active)):
+            state = ConnectionState.DEGRADED
+        elif active and all(s.phase == "watching" for s in active):
+            state = ConnectionState.SYNCED
+        else:
+            state = ConnectionState.CONNECTING
+        previous = self._snapshot
+        since = previous.since if previous is not None and previous.state == state else self.clock()
+        snapshot = HealthSnapshot(
+            state=state,
+            last_error=str(last_error) if last_error is not None else None,
+            last_error_category=last_error.category if last_error is not None else None,
+            since=since,
+            hidden=tuple(self._hidden[k] for k in sorted(self._hidden)),
+            kinds={k: s.phase for k, s in kinds.items()},
+        )
+        if snapshot != previous:
+            self._snapshot = snapshot
+            if self.on_change is not None:
+                self.on_change(snapshot)

@@ -1,0 +1,216 @@
+"""The engine against the real control plane: sync, then anomalies opened and resolved as
+pod and node statuses change on the API server."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from headless_agent.detect.anomaly import Severity
+from headless_agent.hub import ClusterHandle, Hub
+from headless_agent.state.records import NodeRecord, PodRecord
+from tests.cluster.engine_helpers import (
+    Recorder,
+    apply,
+    container_status,
+    patch_status,
+    pod_status,
+    wait_for,
+    wait_synced,
+    watch_cluster,
+)
+from tests.cluster.kube_objects import deployment, kwok_node, namespace
+from tests.kubeharness.cluster import KwokCluster
+
+pytestmark = pytest.mark.cluster
+
+
+async def _running_pods(handle: ClusterHandle, ns: str, app: str, count: int) -> list[PodRecord]:
+    def pods() -> list[PodRecord]:
+        found = [
+            p
+            for p in handle.state.records("Pod")
+            if isinstance(p, PodRecord)
+            and p.namespace == ns
+            and ("app", app) in p.labels
+            and p.phase == "Running"
+            and p.ready
+        ]
+        return found if len(found) == count else []
+
+    return await wait_for(pods, 90, f"{count} running pods of {app} in the engine's state")  # type: ignore[no-any-return]
+
+
+async def test_engine_syncs_and_follows_a_deployment(
+    kube_cluster: KwokCluster, nursery: trio.Nursery
+) -> None:
+    hub = Hub()
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    await wait_synced(handle)
+    await apply(
+        kube_cluster,
+        namespace("engine-a"),
+        kwok_node("engine-node-a"),
+        deployment("api", "engine-a", replicas=2),
+    )
+    pods = await _running_pods(handle, "engine-a", "api", 2)
+    assert {p.node for p in pods} == {"engine-node-a"}
+    assert all(handle.state.owner_of(p) == ("Deployment", "api") for p in pods)
+    node = handle.state.get("Node", "", "engine-node-a")
+    assert isinstance(node, NodeRecord) and node.ready_status == "True"
+    assert node.cpu_allocatable_milli == 32000
+    nursery.cancel_scope.cancel()
+
+
+async def test_crash_loop_groups_by_deployment_and_resolves(
+    kube_cluster: KwokCluster, nursery: trio.Nursery
+) -> None:
+    hub = Hub()
+    recorder = Recorder()
+    hub.transition_listeners.append(recorder)
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    await apply(
+        kube_cluster,
+        namespace("engine-b"),
+        kwok_node("engine-node-b"),
+        deployment("checkout", "engine-b", replicas=3),
+    )
+    await wait_synced(handle)
+    pods = await _running_pods(handle, "engine-b", "checkout", 3)
+    assert recorder.of("CrashLoopBackOff") == [], "a healthy start opens nothing"
+
+    crashing = container_status(waiting="CrashLoopBackOff", last_terminated="Error", restarts=4)
+    await patch_status(
+        kube_cluster, "pod", pods[0].name, "engine-b", pod_status([crashing], ready=False)
+    )
+    await wait_for(
+        lambda: recorder.of("CrashLoopBackOff", "checkout") == ["opened"], 10, "crash loop opened"
+    )
+    anomaly = next(
+        a for a in handle.detector.open_anomalies() if a.key.reason == "CrashLoopBackOff"
+    )
+    assert anomaly.key.kind == "Deployment" and anomaly.key.namespace == "engine-b"
+    assert anomaly.severity is Severity.CRITICAL and anomaly.count == 1
+
+    await patch_status(
+        kube_cluster, "pod", pods[1].name, "engine-b", pod_status([crashing], ready=False)
+    )
+    await wait_for(
+        lambda: recorder.of("CrashLoopBackOff", "checkout") == ["opened", "updated"],
+        10,
+        "second pod grouped",
+    )
+    anomaly = next(
+        a for a in handle.detector.open_anomalies() if a.key.reason == "CrashLoopBackOff"
+    )
+    assert anomaly.count == 2 and set(anomaly.members) == {pods[0].name, pods[1].name}
+
+    healthy = container_status(restarts=4)
+    for pod in pods[:2]:
+        await patch_status(
+            kube_cluster, "pod", pod.name, "engine-b", pod_status([healthy], ready=True)
+        )
+    await wait_for(
+        lambda: recorder.of("CrashLoopBackOff", "checkout")[-1:] == ["resolved"],
+        10,
+        "crash loop resolved",
+    )
+    assert recorder.of("CrashLoopBackOff", "checkout").count("opened") == 1
+    nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(
+    ("reason", "container"),
+    [
+        ("OOMKilled", container_status(terminated="OOMKilled", restarts=1)),
+        ("ImagePullBackOff", container_status(waiting="ImagePullBackOff")),
+        ("ErrImagePull", container_status(waiting="ErrImagePull")),
+        ("InvalidImageName", container_status(waiting="InvalidImageName")),
+        ("CreateContainerConfigError", container_status(waiting="CreateContainerConfigError")),
+        ("CreateContainerError", container_status(waiting="CreateContainerError")),
+        ("RunContainerError", container_status(waiting="RunContainerError")),
+        ("StartError", container_status(terminated="StartError")),
+    ],
+)
+async def test_container_failures_open_and_resolve(
+    kube_cluster: KwokCluster, nursery: trio.Nursery, reason: str, container: dict[str, object]
+) -> None:
+    ns = f"engine-{reason.lower()}"
+    hub = Hub()
+    recorder = Recorder()
+    hub.transition_listeners.append(recorder)
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    await apply(
+        kube_cluster, namespace(ns), kwok_node("engine-node-c"), deployment("svc", ns, replicas=1)
+    )
+    (pod,) = await _running_pods(handle, ns, "svc", 1)
+    await patch_status(kube_cluster, "pod", pod.name, ns, pod_status([container], ready=False))
+    await wait_for(lambda: "opened" in recorder.of(reason), 10, f"{reason} opened")
+    await patch_status(
+        kube_cluster, "pod", pod.name, ns, pod_status([container_status()], ready=True)
+    )
+    await wait_for(lambda: recorder.of(reason)[-1:] == ["resolved"], 10, f"{reason} resolved")
+    nursery.cancel_scope.cancel()
+
+
+async def test_node_not_ready_and_pressure(
+    kube_cluster: KwokCluster, nursery: trio.Nursery
+) -> None:
+    hub = Hub()
+    recorder = Recorder()
+    hub.transition_listeners.append(recorder)
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    await wait_synced(handle)
+    # No kwok annotation: nothing heartbeats this node, so its status is ours to set.
+    node = kwok_node("engine-unmanaged")
+    del node["metadata"]["annotations"]["kwok.x-k8s.io/node"]
+    await apply(kube_cluster, node)
+
+    def condition(kind: str, status: str) -> dict[str, str]:
+        return {
+            "type": kind,
+            "status": status,
+            "reason": f"Test{kind}",
+            "message": f"{kind} is {status}",
+        }
+
+    await patch_status(
+        kube_cluster,
+        "node",
+        "engine-unmanaged",
+        None,
+        {"conditions": [condition("Ready", "False"), condition("DiskPressure", "True")]},
+    )
+    await wait_for(
+        lambda: "opened" in recorder.of("NodeNotReady", "engine-unmanaged"), 10, "NotReady opened"
+    )
+    await wait_for(
+        lambda: "opened" in recorder.of("DiskPressure", "engine-unmanaged"),
+        10,
+        "DiskPressure opened",
+    )
+    await patch_status(
+        kube_cluster,
+        "node",
+        "engine-unmanaged",
+        None,
+        {"conditions": [condition("Ready", "True"), condition("DiskPressure", "False")]},
+    )
+    await wait_for(
+        lambda: recorder.of("NodeNotReady", "engine-unmanaged")[-1:] == ["resolved"],
+        10,
+        "NotReady resolved",
+    )
+    await wait_for(
+        lambda: recorder.of("DiskPressure", "engine-unmanaged")[-1:] == ["resolved"],
+        10,
+        "pressure resolved",
+    )
+    await trio.to_thread.run_sync(
+        lambda: kube_cluster.kubectl("delete", "node", "engine-unmanaged")
+    )
+    nursery.cancel_scope.cancel()
