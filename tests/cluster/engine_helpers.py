@@ -36,16 +36,16 @@ class Recorder:
 
 
 async def wait_for(
-    condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition"
+    condition: Callable[[], Any], seconds: float = 30.0, what: str = "condition"
 ) -> Any:
-    """Poll until condition() is truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll until condition() is truthy; fail with ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
         await trio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+    raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
 def context_name(cluster: KwokCluster) -> str:
@@ -61,10 +61,10 @@ def watch_cluster(hub: Hub, cluster: KwokCluster, **target_options: Any) -> Clus
     return hub.watch_context(KubeTarget(kubeconfigs, context, **target_options))
 
 
-async def wait_synced(handle: ClusterHandle, timeout: float = 60.0) -> None:
+async def wait_synced(handle: ClusterHandle, seconds: float = 60.0) -> None:
     await wait_for(
         lambda: handle.health.snapshot.state is ConnectionState.SYNCED,
-        timeout,
+        seconds,
         f"{handle.name} to be synced (now {handle.health.snapshot})",
     )
 
