@@ -64,3 +64,13 @@ def deployment(
 
 def namespace(name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def bare_pod(name: str, namespace: str, node: str, *, image: str = "nginx:1.27") -> dict[str, Any]:
+    """A pod with no controller, bound straight to a node."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
+        "spec": {"nodeName": node, "containers": [{"name": "main", "image": image}]},
+    }

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,29 @@ class KwokCluster:
             result = self.kwokctl(verb, "cluster")
             if result.returncode != 0:
                 raise RuntimeError(f"kwokctl {verb} cluster: {result.stdout}{result.stderr}")
+
+    def etcd_revision(self) -> int:
+        """etcd's current revision (what resourceVersions count), via its HTTP gateway."""
+        return int(self._etcd("/v3/kv/range", {"key": "AA=="})["header"]["revision"])
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to now: older resourceVersions become 410 Gone."""
+        revision = self.etcd_revision()
+        self._etcd("/v3/kv/compaction", {"revision": str(revision), "physical": True})
+        return revision
+
+    def _etcd(self, path: str, body: dict[str, Any]) -> Any:
+        match = re.search(
+            r"^\s*etcdPort: (\d+)$", (self.cluster_dir / "kwok.yaml").read_text(), re.M
+        )
+        if match is None:
+            raise RuntimeError(f"no etcdPort in {self.cluster_dir / 'kwok.yaml'}")
+        port = match.group(1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
 
     def delete(self) -> None:
         self.kwokctl("delete", "cluster", "--kubeconfig", str(self.kubeconfig), timeout=120)
