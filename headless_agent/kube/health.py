@@ -106,7 +106,8 @@ class ClusterHealth:
         active = [s for s in kinds.values() if s.phase != "forbidden"]
         last_error: KubeError | None = self._setup_error or (errors[-1] if errors else None)
         all_fatal = bool(errors) and all(isinstance(e, _FATAL) for e in errors)
-        if self._setup_error is not None or (active and all_fatal and len(errors) == len(active)):
+        watching = any(s.phase == "watching" for s in active)
+        if self._setup_error is not None or (all_fatal and not watching):
             state = ConnectionState.OFFLINE
         elif errors or (self._hidden and active and all(s.phase == "watching" for s in active)):
             state = ConnectionState.DEGRADED

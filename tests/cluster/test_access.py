@@ -13,6 +13,7 @@ import trio
 import yaml
 
 from headless_agent.hub import Hub
+from headless_agent.kube.api import KubeApi
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.connecting import resolve_credentials
 from headless_agent.kube.errors import ExecPluginFailed, ExecPluginMissing
@@ -238,4 +239,93 @@ async def test_missing_and_failing_plugins_give_clear_errors(
     )
     with pytest.raises(ExecPluginFailed, match=r"returned 3.*SSO session expired"):
         resolve_credentials(failing, "tester@test", extra_path=[str(plugins)])
+    nursery.cancel_scope.cancel()
+
+
+def _counting_plugin(
+    folder: Path, token_file: Path, count_file: Path, *, wrong_first: bool, expires_in: int
+) -> None:
+    """A plugin that counts its runs; with ``wrong_first`` its first token is rejected."""
+    _plugin(
+        folder,
+        "counting-credential",
+        f"""n=$(cat {count_file} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count_file}
+token=$(cat {token_file})
+if [ "{int(wrong_first)}" = 1 ] && [ "$n" = 1 ]; then token=expired-token; fi
+expiry=$(date -u -d "+{expires_in} seconds" +%Y-%m-%dT%H:%M:%SZ)
+kind='"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential"'
+printf '{{%s,"status":{{"token":"%s","expirationTimestamp":"%s"}}}}' "$kind" "$token" "$expiry"
+""",
+    )
+
+
+async def test_a_rejected_token_reruns_the_plugin_once_and_succeeds(
+    kube_cluster: KwokCluster, viewer_token: str, tmp_path: Path
+) -> None:
+    token_file, count_file = tmp_path / "token", tmp_path / "runs"
+    token_file.write_text(viewer_token)
+    _counting_plugin(tmp_path / "bin", token_file, count_file, wrong_first=True, expires_in=3600)
+    path = _user_kubeconfig(kube_cluster, tmp_path / "c.yaml", _exec_user("counting-credential"))
+    credentials = resolve_credentials(
+        load_kubeconfigs([path]), "tester@test", extra_path=[str(tmp_path / "bin")]
+    )
+    api = KubeApi(credentials)
+    pods = await api.get_json("/api/v1/namespaces/team-a/pods")
+    assert [p["metadata"]["name"] for p in pods["items"]] == ["pod-team-a"]
+    assert count_file.read_text().strip() == "2", "one run at start, one after the 401"
+    await api.aclose()
+
+
+async def test_an_expiring_token_is_refreshed_before_the_next_request(
+    kube_cluster: KwokCluster, viewer_token: str, tmp_path: Path
+) -> None:
+    token_file, count_file = tmp_path / "token", tmp_path / "runs"
+    token_file.write_text(viewer_token)
+    # Expiring within the client's safety margin: every refresh check must run it again.
+    _counting_plugin(tmp_path / "bin", token_file, count_file, wrong_first=False, expires_in=5)
+    path = _user_kubeconfig(kube_cluster, tmp_path / "c.yaml", _exec_user("counting-credential"))
+    credentials = resolve_credentials(
+        load_kubeconfigs([path]), "tester@test", extra_path=[str(tmp_path / "bin")]
+    )
+    api = KubeApi(credentials)
+    await api.refresh_credentials()
+    await api.get_json("/api/v1/namespaces/team-a/pods")
+    assert count_file.read_text().strip() == "2"
+    await api.aclose()
+
+
+@pytest.mark.parametrize(
+    ("broken", "category", "words"),
+    [
+        ("unreachable", "unreachable", "cannot reach https://127.0.0.1:1"),
+        ("untrusted-ca", "tls", "certificate we cannot verify"),
+        ("bad-token", "unauthorized", "Unauthorized"),
+    ],
+)
+async def test_each_failure_is_diagnosed_in_words(
+    kube_cluster: KwokCluster,
+    tmp_path: Path,
+    nursery: trio.Nursery,
+    broken: str,
+    category: str,
+    words: str,
+) -> None:
+    path = _user_kubeconfig(kube_cluster, tmp_path / "c.yaml", {"token": "not-a-valid-token"})
+    document = yaml.safe_load(path.read_text())
+    cluster = document["clusters"][0]["cluster"]
+    if broken == "unreachable":
+        cluster["server"] = "https://127.0.0.1:1"
+    elif broken == "untrusted-ca":
+        cluster.pop("certificate-authority", None)
+        cluster.pop("certificate-authority-data", None)
+    path.write_text(yaml.safe_dump(document))
+    hub = Hub()
+    await nursery.start(hub.run)
+    handle = hub.watch_context(KubeTarget(load_kubeconfigs([path]), "tester@test"))
+    await wait_for(
+        lambda: handle.health.snapshot.state is ConnectionState.OFFLINE, 30, f"offline for {broken}"
+    )
+    snapshot = handle.health.snapshot
+    assert snapshot.last_error_category == category
+    assert words in (snapshot.last_error or "")
     nursery.cancel_scope.cancel()
