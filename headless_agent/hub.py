@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import trio
 
+from headless_agent.demo.fleet import ClusterSpec
+from headless_agent.demo.source import DEMO_PREFIX, demo_specs, run_demo_cluster
 from headless_agent.detect.anomaly import Anomaly, Transition
 from headless_agent.detect.detector import Detector
 from headless_agent.detect.rules import DetectionSettings
@@ -103,6 +105,26 @@ class Hub:
             await run_cluster(target, state, health)
 
         return self.add_cluster(target.context, "kubeconfig", runner, description=description)
+
+    def watch_demo(self, *, speed: float = 1.0) -> list[ClusterHandle]:
+        """Watch the built-in demo fleet (simulated clusters, always labelled as a demo)."""
+        handles = []
+        for spec in demo_specs():
+
+            async def runner(
+                state: ClusterState, health: ClusterHealth, spec: ClusterSpec = spec
+            ) -> None:
+                await run_demo_cluster(spec, state, health, speed=speed, clock=self.clock)
+
+            handles.append(
+                self.add_cluster(
+                    f"{DEMO_PREFIX}{spec.name}",
+                    "demo",
+                    runner,
+                    description=f"Demo cluster (simulated) — {spec.region}",
+                )
+            )
+        return handles
 
     def stop(self, name: str) -> None:
         """Stop watching a cluster; its tasks end at their next checkpoint."""

@@ -1,0 +1,61 @@
+"""The demo fleet runs through the real state and detection: believable clusters, and the
+scripted incidents open and resolve as anomalies."""
+
+from __future__ import annotations
+
+import trio
+import trio.testing
+
+from headless_agent.detect.anomaly import Transition
+from headless_agent.hub import Hub
+from headless_agent.kube.health import ConnectionState
+from headless_agent.state.records import NodeRecord, PodRecord
+
+T0 = 1_790_000_000.0
+
+
+async def test_demo_fleet_plays_its_incidents(autojump_clock: trio.testing.MockClock) -> None:
+    hub = Hub(clock=lambda: T0 + trio.current_time())
+    log: list[tuple[str, str, str, str, int]] = []
+
+    def record(cluster: str, t: Transition) -> None:
+        log.append(
+            (cluster, t.type.value, t.anomaly.key.reason, t.anomaly.key.name, t.anomaly.count)
+        )
+
+    hub.transition_listeners.append(record)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        handles = hub.watch_demo()
+        await trio.sleep(1)
+        assert {h.name for h in handles} == {"demo-prod-eu", "demo-staging", "demo-edge-tokyo"}
+        for handle in handles:
+            assert handle.is_demo and "Demo" in handle.description
+            assert handle.health.snapshot.state is ConnectionState.SYNCED
+        prod = hub.clusters["demo-prod-eu"].state
+        assert prod.count("Node") == 7 and prod.count("Pod") > 20
+        assert all(isinstance(p, PodRecord) and p.ready for p in prod.records("Pod"))
+        assert log == [], "a healthy fleet opens nothing at start"
+        await trio.sleep(400)
+        nursery.cancel_scope.cancel()
+
+    def seen(cluster: str, kind: str, reason: str, name: str) -> bool:
+        return any(
+            e[0] == cluster and e[1] == kind and e[2] == reason and e[3] == name for e in log
+        )
+
+    assert seen("demo-prod-eu", "opened", "CrashLoopBackOff", "checkout")
+    assert ("demo-prod-eu", "updated", "CrashLoopBackOff", "checkout", 3) in log
+    assert seen("demo-prod-eu", "resolved", "CrashLoopBackOff", "checkout")
+    worker = "prod-eu-worker-6"
+    assert seen("demo-prod-eu", "opened", "NodeNotReady", worker)
+    assert seen("demo-prod-eu", "resolved", "NodeNotReady", worker)
+    assert seen("demo-staging", "opened", "OOMKilled", "reports")
+    assert seen("demo-edge-tokyo", "opened", "ImagePullBackOff", "cart")
+    assert seen("demo-edge-tokyo", "resolved", "ImagePullBackOff", "cart")
+    node = (
+        hub.clusters["demo-prod-eu"].state.get("Node", "", worker)
+        if "demo-prod-eu" in hub.clusters
+        else None
+    )
+    assert node is None or isinstance(node, NodeRecord)
