@@ -1,4 +1,4 @@
-"""Entry point of the desktop app: Qt application, trio guest run, main window."""
+"""Entry point of the desktop app: Qt application, trio guest run, engine, main window."""
 
 from __future__ import annotations
 
@@ -10,10 +10,35 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
+from headless_agent.hub import Hub
+from headless_agent.kube.cluster_source import KubeTarget
+from headless_agent.kube.kubeconfig import load_kubeconfigs
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="atlhyper", description="AtlHyper desktop console")
+    parser.add_argument("--demo", action="store_true", help="open the built-in demo fleet")
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="kubeconfig context to watch (repeatable; default: the current context)",
+    )
+    parser.add_argument(
+        "--extra-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra folder to search for exec credential plugins (repeatable)",
+    )
+    parser.add_argument(
+        "--demo-speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="play the demo fleet's incidents this many times faster",
+    )
     parser.add_argument(
         "--quit-after",
         type=float,
@@ -24,24 +49,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_clusters(hub: Hub, args: argparse.Namespace) -> None:
+    """Watch the requested contexts, the current one, or — with no kubeconfig — the demo."""
+    kubeconfigs = load_kubeconfigs()
+    contexts = args.context or (
+        [kubeconfigs.current_context] if kubeconfigs.current_context else []
+    )
+    if args.demo or not kubeconfigs.contexts:
+        hub.watch_demo(speed=args.demo_speed)
+        return
+    if not contexts:
+        contexts = sorted(kubeconfigs.contexts)[:1]
+    for context in contexts:
+        hub.watch_context(KubeTarget(kubeconfigs, context, extra_path=args.extra_path))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AtlHyper")
     app.setOrganizationName("AtlHyper")
     # Qt must not quit before trio has finished: the guest run's done callback quits it.
-    app.setQuitOnLastWindowClosed(False)
+    app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
     window = MainWindow()
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
+    hub = Hub()
+    add_clusters(hub, args)
 
     async def engine() -> None:
-        if args.quit_after is not None:
-            await trio.sleep(args.quit_after)
-            if args.screenshot:
-                window.grab().save(args.screenshot)
-            return
-        await trio.sleep_forever()
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            window.attach(hub, nursery)
+            if args.quit_after is not None:
+                await trio.sleep(args.quit_after)
+                if args.screenshot:
+                    window.grab().save(args.screenshot)
+                window.close()
+                nursery.cancel_scope.cancel()
 
     window.show()
     guest.start(engine)

@@ -173,7 +173,7 @@ class DemoCluster:
         )
         owner_kind, owner_name = app.kind, app.name
         if app.kind == "Deployment":
-            rs_name = f"{app.name}-{o.uid(app.image)[:10]}"
+            rs_name = f"{app.name}-{o.short_hash(app.image, length=10)}"
             rs_labels = {**labels, "pod-template-hash": rs_name.rsplit("-", 1)[1]}
             self._put(
                 o.workload(
@@ -192,11 +192,11 @@ class DemoCluster:
         pods = []
         for i in range(replicas):
             if app.kind == "Deployment":
-                name = f"{owner_name}-{o.uid(app.name, str(i))[:5]}"
+                name = f"{owner_name}-{o.short_hash(app.name, str(i))}"
             elif app.kind == "StatefulSet":
                 name = f"{app.name}-{i}"
             else:
-                name = f"{app.name}-{o.uid(app.name, workers[i])[:5]}"
+                name = f"{app.name}-{o.short_hash(app.name, workers[i])}"
             node = (
                 workers[i]
                 if app.kind == "DaemonSet"
@@ -364,7 +364,7 @@ class DemoCluster:
         deployment["spec"]["template"]["spec"]["containers"] = containers
         deployment["metadata"]["generation"] += 1
         events = [self._modified(deployment)]
-        rs_name = f"{app}-{o.uid(image)[:10]}"
+        rs_name = f"{app}-{o.short_hash(image, length=10)}"
         labels = {
             "app.kubernetes.io/name": app,
             "app": app,
@@ -389,7 +389,7 @@ class DemoCluster:
         node = workers[self.rng.randrange(len(workers))]
         host_ip = self.objects["Node"][("", node)]["status"]["addresses"][0]["address"]
         new_pod = o.pod(
-            f"{rs_name}-{o.uid(image, 'p')[:5]}",
+            f"{rs_name}-{o.short_hash(image, 'p')}",
             namespace,
             labels=labels,
             owner_kind="ReplicaSet",
@@ -450,7 +450,7 @@ class DemoCluster:
 
     def roll_back(self, app: str, namespace: str, image: str) -> list[WatchEvent]:
         """Undo a rollout to ``image``: its ReplicaSet and pods go away."""
-        rs_name = f"{app}-{o.uid(image)[:10]}"
+        rs_name = f"{app}-{o.short_hash(image, length=10)}"
         events = []
         for pod in self.pods_of(app, namespace):
             if pod["metadata"]["ownerReferences"][0]["name"] == rs_name:

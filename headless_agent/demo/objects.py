@@ -29,6 +29,11 @@ def uid(*parts: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
+def short_hash(*parts: str, length: int = 5) -> str:
+    """Lowercase hex, like the suffixes Kubernetes gives ReplicaSets and pods."""
+    return hashlib.sha1("/".join(parts).encode()).hexdigest()[:length]
+
+
 def meta(kind: str, name: str, namespace: str, created: float, **extra: Any) -> Raw:
     metadata: Raw = {
         "name": name,

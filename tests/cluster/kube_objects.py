@@ -35,8 +35,14 @@ def kwok_node(
 
 
 def deployment(
-    name: str, namespace: str, *, replicas: int = 1, image: str = "nginx:1.27"
+    name: str,
+    namespace: str,
+    *,
+    node: str,
+    replicas: int = 1,
+    image: str = "nginx:1.27",
 ) -> dict[str, Any]:
+    """A Deployment whose pods all go to one kwok node (tests share the cluster)."""
     labels = {"app": name}
     return {
         "apiVersion": "apps/v1",
@@ -48,7 +54,7 @@ def deployment(
             "template": {
                 "metadata": {"labels": labels},
                 "spec": {
-                    "nodeSelector": KWOK_NODE_LABEL,
+                    "nodeSelector": {**KWOK_NODE_LABEL, "kubernetes.io/hostname": node},
                     "containers": [
                         {
                             "name": "main",

@@ -38,7 +38,7 @@ def test_deployment_pods_reach_running_on_a_kwok_node(kube_cluster: KwokCluster)
     kube_cluster.apply(
         namespace("foundation"),
         kwok_node("foundation-node-0"),
-        deployment("web", "foundation", replicas=3),
+        deployment("web", "foundation", node="foundation-node-0", replicas=3),
     )
     deadline = time.monotonic() + 90
     phases: list[str] = []

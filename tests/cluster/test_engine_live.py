@@ -52,7 +52,7 @@ async def test_engine_syncs_and_follows_a_deployment(
         kube_cluster,
         namespace("engine-a"),
         kwok_node("engine-node-a"),
-        deployment("api", "engine-a", replicas=2),
+        deployment("api", "engine-a", node="engine-node-a", replicas=2),
     )
     pods = await _running_pods(handle, "engine-a", "api", 2)
     assert {p.node for p in pods} == {"engine-node-a"}
@@ -75,7 +75,7 @@ async def test_crash_loop_groups_by_deployment_and_resolves(
         kube_cluster,
         namespace("engine-b"),
         kwok_node("engine-node-b"),
-        deployment("checkout", "engine-b", replicas=3),
+        deployment("checkout", "engine-b", node="engine-node-b", replicas=3),
     )
     await wait_synced(handle)
     pods = await _running_pods(handle, "engine-b", "checkout", 3)
@@ -144,7 +144,10 @@ async def test_container_failures_open_and_resolve(
     await nursery.start(hub.run)
     handle = watch_cluster(hub, kube_cluster)
     await apply(
-        kube_cluster, namespace(ns), kwok_node("engine-node-c"), deployment("svc", ns, replicas=1)
+        kube_cluster,
+        namespace(ns),
+        kwok_node("engine-node-c"),
+        deployment("svc", ns, node="engine-node-c", replicas=1),
     )
     (pod,) = await _running_pods(handle, ns, "svc", 1)
     await patch_status(kube_cluster, "pod", pod.name, ns, pod_status([container], ready=False))

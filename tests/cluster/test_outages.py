@@ -70,7 +70,7 @@ async def test_api_server_restart_mid_watch_loses_and_duplicates_nothing(
         own_cluster,
         namespace("restart"),
         kwok_node("restart-node"),
-        deployment("api", "restart", replicas=2),
+        deployment("api", "restart", node="restart-node", replicas=2),
     )
     await wait_synced(handle)
 
@@ -137,7 +137,7 @@ async def test_watch_from_a_compacted_version_gets_410_and_relists_correctly(
         own_cluster,
         namespace("gone"),
         kwok_node("gone-node"),
-        deployment("keep", "gone", replicas=2),
+        deployment("keep", "gone", node="gone-node", replicas=2),
         bare_pod("drop-1", "gone", "gone-node"),
     )
     await wait_for(lambda: len(_pod_names(own_cluster, "gone")) == 3, 60, "three pods")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.gui
 
 def test_app_paints_a_window_and_exits_zero(qapp: object, tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
-    assert main(["--quit-after", "0.5", "--screenshot", str(shot)]) == 0
+    assert main(["--demo", "--quit-after", "0.5", "--screenshot", str(shot)]) == 0
     image = QImage(str(shot))
     assert image.width() >= 800 and image.height() >= 600
     # A painted window has text on it: more than one colour in its pixels.

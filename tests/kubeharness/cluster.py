@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,9 +88,15 @@ class KwokCluster:
     def apply(self, *objects: dict[str, Any]) -> None:
         """Create or update objects with kubectl apply (server-side), failing loudly."""
         manifest = json.dumps({"apiVersion": "v1", "kind": "List", "items": list(objects)})
-        result = self.kubectl(
-            "apply", "--server-side", "--force-conflicts", "-f", "-", input=manifest
-        )
+        for attempt in range(6):
+            result = self.kubectl(
+                "apply", "--server-side", "--force-conflicts", "-f", "-", input=manifest
+            )
+            # A namespace created in the same List can lag behind the API server's
+            # admission cache for a moment ("namespaces ... not found"): apply again.
+            if result.returncode == 0 or "not found" not in result.stderr or attempt == 5:
+                break
+            time.sleep(0.5)
         if result.returncode != 0:
             raise RuntimeError(f"kubectl apply failed: {result.stderr}")
 
@@ -100,8 +107,12 @@ class KwokCluster:
             raise RuntimeError(f"kubectl get {' '.join(args)} failed: {result.stderr}")
         return json.loads(result.stdout)
 
-    def create(self) -> float:
-        """Create and start the cluster; return the seconds it took to become ready."""
+    def create(self, extra_flags: Sequence[str] = ()) -> float:
+        """Create and start the cluster; return the seconds it took to become ready.
+
+        ``extra_flags`` go to ``kwokctl create cluster`` as they are (for example
+        ``--disable-qps-limits`` for the benchmarks).
+        """
         self.workdir.mkdir(parents=True, exist_ok=True)
         (self.workdir / "kwokctl.yaml").write_text(KWOKCTL_CONFIG)
         started = time.monotonic()
@@ -125,6 +136,7 @@ class KwokCluster:
             str(b.path("kwok")),
             "--wait",
             "120s",
+            *extra_flags,
         )
         if result.returncode != 0:
             logs = self.component_logs()
@@ -180,10 +192,15 @@ class KwokCluster:
         self.kwokctl("delete", "cluster", "--kubeconfig", str(self.kubeconfig), timeout=120)
 
 
-def start_cluster(name: str = "atlhyper-test", workdir: Path | None = None) -> KwokCluster:
-    """Build (or reuse) the binaries and start a cluster; raise ClusterStartError if not."""
+def start_cluster(
+    name: str = "atlhyper-test", workdir: Path | None = None, extra_flags: Sequence[str] = ()
+) -> KwokCluster:
+    """Build (or reuse) the binaries and start a cluster; raise ClusterStartError if not.
+
+    ``extra_flags`` are passed through to ``kwokctl create cluster``.
+    """
     binaries = ensure_binaries(quiet=True)
     base = workdir or Path(tempfile.mkdtemp(prefix="atlhyper-kwok-"))
     cluster = KwokCluster(name=name, binaries=binaries, workdir=base)
-    cluster.create()
+    cluster.create(extra_flags)
     return cluster

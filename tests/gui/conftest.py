@@ -1,0 +1,48 @@
+"""GUI fixtures: a running app (Qt + trio guest + Hub) on the offscreen platform."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import trio
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.main_window import MainWindow
+from desktop.trio_guest import TrioGuest
+from headless_agent.hub import Hub
+
+AppFactory = Callable[[Callable[[Hub], None]], MainWindow]
+
+
+@pytest.fixture
+def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
+    """Start a Hub in a trio guest run on Qt's loop with a MainWindow attached to it."""
+    guests: list[TrioGuest] = []
+
+    def start(add_clusters: Callable[[Hub], None]) -> MainWindow:
+        window = MainWindow()
+        qtbot.addWidget(window)
+        guest = TrioGuest(qapp)
+        guests.append(guest)
+        hub = Hub()
+        add_clusters(hub)
+
+        async def engine() -> None:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(hub.run)
+                window.attach(hub, nursery)
+                await trio.sleep_forever()
+
+        window.close_requested.connect(guest.cancel)
+        guest.start(engine)
+        window.show()
+        qtbot.waitUntil(lambda: window.clusters.count() > 0, timeout=5000)
+        return window
+
+    yield start
+    for guest in guests:
+        guest.cancel()
+        qtbot.waitUntil(lambda g=guest: g.finished, timeout=5000)  # type: ignore[misc]
+        assert guest.error is None, guest.error
