@@ -8,6 +8,12 @@ import trio
 
 from headless_agent.detect.anomaly import Severity
 from headless_agent.hub import ClusterHandle, Hub
+from headless_agent.kube.api import KubeApi
+from headless_agent.kube.connecting import resolve_credentials
+from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.kube.resources import ResourceKind
+from headless_agent.kube.watching import WatchOptions, WatchStalled, list_into, watch_once
+from headless_agent.state.cluster_state import ClusterState
 from headless_agent.state.records import NodeRecord, PodRecord
 from tests.cluster.engine_helpers import (
     Recorder,
@@ -23,6 +29,9 @@ from tests.cluster.kube_objects import deployment, kwok_node, namespace
 from tests.kubeharness.cluster import KwokCluster
 
 pytestmark = pytest.mark.cluster
+
+# An idle kind in an empty namespace: its watch receives nothing at all.
+CONFIGMAPS_FOR_TEST = ResourceKind("ConfigMap", "", "v1", "configmaps", namespaced=True)
 
 
 async def _running_pods(handle: ClusterHandle, ns: str, app: str, count: int) -> list[PodRecord]:
@@ -217,3 +226,22 @@ async def test_node_not_ready_and_pressure(
         lambda: kube_cluster.kubectl("delete", "node", "engine-unmanaged")
     )
     nursery.cancel_scope.cancel()
+
+
+async def test_a_silent_watch_is_declared_dead_and_resumed(kube_cluster: KwokCluster) -> None:
+    """A connection that stops delivering anything (laptop sleep, VPN change) must not hang."""
+    kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
+    assert kubeconfigs.current_context
+    credentials = await trio.to_thread.run_sync(
+        resolve_credentials, kubeconfigs, kubeconfigs.current_context
+    )
+    api = KubeApi(credentials)
+    state = ClusterState("silent")
+    await apply(kube_cluster, namespace("engine-silent"))
+    version = await list_into(api, state, CONFIGMAPS_FOR_TEST, "engine-silent", page_size=10)
+    options = WatchOptions(inactivity_timeout=1.0)
+    started = trio.current_time()
+    with pytest.raises(WatchStalled):
+        await watch_once(api, state, CONFIGMAPS_FOR_TEST, "engine-silent", version, options)
+    assert 0.9 < trio.current_time() - started < 5
+    await api.aclose()
