@@ -22,10 +22,18 @@ from headless_agent.detect.anomaly import Anomaly, Transition
 from headless_agent.detect.detector import Detector
 from headless_agent.detect.rules import DetectionSettings
 from headless_agent.kube.cluster_source import KubeTarget, run_cluster
+from headless_agent.kube.errors import KubeError
 from headless_agent.kube.health import ClusterHealth, HealthSnapshot
 from headless_agent.state.cluster_state import ClusterState
 
 log = logging.getLogger(__name__)
+
+
+class SourceFailed(KubeError):
+    """A cluster's source ended with an unexpected error."""
+
+    category = "internal"
+
 
 TransitionListener = Callable[[str, Transition], None]
 HealthListener = Callable[[str, HealthSnapshot], None]
@@ -139,7 +147,14 @@ class Hub:
         with handle.scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(handle.detector.run)
-                await runner(handle.state, handle.health)
+                try:
+                    await runner(handle.state, handle.health)
+                except Exception as error:
+                    # A bug or an unforeseen answer in one cluster's source must not take
+                    # the other clusters (or the app) down: report it on that cluster.
+                    log.exception("%s: the cluster's source stopped", handle.name)
+                    handle.health.setup_failed(SourceFailed(f"stopped unexpectedly: {error!r}"))
+                    await trio.sleep_forever()
 
     def _transition(self, cluster: str, transition: Transition) -> None:
         for listener in list(self.transition_listeners):

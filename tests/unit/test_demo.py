@@ -59,3 +59,22 @@ async def test_demo_fleet_plays_its_incidents(autojump_clock: trio.testing.MockC
         else None
     )
     assert node is None or isinstance(node, NodeRecord)
+
+
+async def test_a_failing_source_is_reported_and_the_others_keep_running(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = Hub(clock=lambda: T0 + trio.current_time())
+
+    async def broken(state: object, health: object) -> None:
+        raise ValueError("unexpected answer")
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        failing = hub.add_cluster("broken", "kubeconfig", broken)  # type: ignore[arg-type]
+        demo = hub.watch_demo()
+        await trio.sleep(5)
+        assert failing.health.snapshot.state is ConnectionState.OFFLINE
+        assert "unexpected answer" in (failing.health.snapshot.last_error or "")
+        assert all(h.health.snapshot.state is ConnectionState.SYNCED for h in demo)
+        nursery.cancel_scope.cancel()
