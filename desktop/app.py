@@ -12,7 +12,7 @@ from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
-from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,9 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_clusters(hub: Hub, args: argparse.Namespace) -> None:
+def add_clusters(hub: Hub, args: argparse.Namespace, kubeconfigs: KubeconfigSet) -> None:
     """Watch the requested contexts, the current one, or — with no kubeconfig — the demo."""
-    kubeconfigs = load_kubeconfigs()
     contexts = args.context or (
         [kubeconfigs.current_context] if kubeconfigs.current_context else []
     )
@@ -75,12 +74,15 @@ def main(argv: list[str] | None = None) -> int:
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
     hub = Hub()
-    add_clusters(hub, args)
+    kubeconfigs = load_kubeconfigs()
+    add_clusters(hub, args, kubeconfigs)
 
     async def engine() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
             window.attach(hub, nursery)
+            if not args.demo:
+                window.offer_contexts(kubeconfigs, args.extra_path)
             if args.quit_after is not None:
                 await trio.sleep(args.quit_after)
                 if args.screenshot:

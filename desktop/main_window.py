@@ -25,7 +25,9 @@ from desktop.anomaly_table import AnomalyTableModel
 from desktop.engine_bridge import EngineBridge
 from desktop.pod_table import PodTableModel
 from headless_agent.hub import Hub
+from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
+from headless_agent.kube.kubeconfig import KubeconfigSet
 
 _STATE_COLOURS = {
     ConnectionState.SYNCED: "#2e9e5b",
@@ -64,6 +66,8 @@ class MainWindow(QMainWindow):
         self._bridge: EngineBridge | None = None
         self._nursery: trio.Nursery | None = None
         self._follow_scope: trio.CancelScope | None = None
+        self._kubeconfigs: KubeconfigSet | None = None
+        self._extra_path: list[str] = []
 
         self.banner = QLabel()
         self.banner.setObjectName("demoBanner")
@@ -142,6 +146,23 @@ class MainWindow(QMainWindow):
         if self.clusters.count():
             self.clusters.setCurrentRow(0)
 
+    def offer_contexts(self, kubeconfigs: KubeconfigSet, extra_path: list[str]) -> None:
+        """List every kubeconfig context; one not yet watched connects when selected."""
+        self._kubeconfigs, self._extra_path = kubeconfigs, extra_path
+        for name, info in sorted(
+            kubeconfigs.contexts.items(), key=lambda c: (str(c[1].file), c[0])
+        ):
+            if self._hub is not None and name in self._hub.clusters:
+                continue
+            item = QListWidgetItem(f"{name}\nnot connected")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setForeground(QColor("#7a8794"))
+            details = [f"file: {info.file}", f"server: {info.server}", f"user: {info.user}"]
+            if info.namespace:
+                details.append(f"namespace: {info.namespace}")
+            item.setToolTip("\n".join(details))
+            self.clusters.addItem(item)
+
     def _refresh_cluster(self, name: str) -> None:
         assert self._hub is not None
         handle = self._hub.clusters.get(name)
@@ -185,6 +206,10 @@ class MainWindow(QMainWindow):
             return
         name = item.data(Qt.ItemDataRole.UserRole)
         handle = self._hub.clusters.get(name)
+        if handle is None and self._kubeconfigs is not None and name in self._kubeconfigs.contexts:
+            target = KubeTarget(self._kubeconfigs, name, extra_path=self._extra_path)
+            handle = self._hub.watch_context(target)  # switching is cheap: start on demand
+            self._refresh_cluster(name)
         if handle is None:
             return
         self._show_status(name)

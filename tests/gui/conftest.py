@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import pytest
 import trio
@@ -12,8 +13,13 @@ from pytestqt.qtbot import QtBot
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
 from headless_agent.hub import Hub
+from headless_agent.kube.kubeconfig import KubeconfigSet
 
-AppFactory = Callable[[Callable[[Hub], None]], MainWindow]
+
+class AppFactory(Protocol):
+    def __call__(
+        self, add_clusters: Callable[[Hub], None], kubeconfigs: KubeconfigSet | None = None
+    ) -> MainWindow: ...
 
 
 @pytest.fixture
@@ -21,7 +27,9 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
     """Start a Hub in a trio guest run on Qt's loop with a MainWindow attached to it."""
     guests: list[TrioGuest] = []
 
-    def start(add_clusters: Callable[[Hub], None]) -> MainWindow:
+    def start(
+        add_clusters: Callable[[Hub], None], kubeconfigs: KubeconfigSet | None = None
+    ) -> MainWindow:
         window = MainWindow()
         qtbot.addWidget(window)
         guest = TrioGuest(qapp)
@@ -33,6 +41,8 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
             async with trio.open_nursery() as nursery:
                 await nursery.start(hub.run)
                 window.attach(hub, nursery)
+                if kubeconfigs is not None:
+                    window.offer_contexts(kubeconfigs, [])
                 await trio.sleep_forever()
 
         window.close_requested.connect(guest.cancel)
