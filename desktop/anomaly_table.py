@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from desktop.table_model import RowsTableModel
 from desktop.time_format import age
 from headless_agent.detect.anomaly import Anomaly, Severity
 from headless_agent.hub import Hub
@@ -18,30 +19,18 @@ _COLOURS = {Severity.CRITICAL: QColor("#d64545"), Severity.WARNING: QColor("#d98
 Index = QModelIndex | QPersistentModelIndex
 
 
-class AnomalyTableModel(QAbstractTableModel):
+class AnomalyTableModel(RowsTableModel[Anomaly]):
+    columns = _COLUMNS
+
     def __init__(self, hub: Hub) -> None:
         super().__init__()
         self._hub = hub
-        self._rows: list[Anomaly] = []
         self.refresh()
 
     def refresh(self) -> None:
         self.beginResetModel()  # a few dozen rows at most; a reset is the simple truth
         self._rows = self._hub.open_anomalies()
         self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from desktop.table_model import RowsTableModel
 from desktop.time_format import age
 from headless_agent.state.cluster_state import Change, ClusterState, ObjectKey
 from headless_agent.state.records import PodRecord
@@ -23,10 +24,11 @@ _BAD |= {"CreateContainerConfigError", "CreateContainerError", "RunContainerErro
 Index = QModelIndex | QPersistentModelIndex
 
 
-class PodTableModel(QAbstractTableModel):
+class PodTableModel(RowsTableModel[PodRecord]):
+    columns = _COLUMNS
+
     def __init__(self) -> None:
         super().__init__()
-        self._rows: list[PodRecord] = []
         self._row_of: dict[ObjectKey, int] = {}
 
     def show(self, state: ClusterState | None) -> None:
@@ -76,19 +78,6 @@ class PodTableModel(QAbstractTableModel):
 
     def pod(self, row: int) -> PodRecord:
         return self._rows[row]
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return len(_COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return _COLUMNS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

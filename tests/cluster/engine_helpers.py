@@ -61,6 +61,17 @@ def watch_cluster(hub: Hub, cluster: KwokCluster, **target_options: Any) -> Clus
     return hub.watch_context(KubeTarget(kubeconfigs, context, **target_options))
 
 
+async def start_hub(
+    nursery: trio.Nursery, cluster: KwokCluster, **hub_options: Any
+) -> tuple[ClusterHandle, Recorder]:
+    """A running Hub watching the cluster's current context, with its transitions recorded."""
+    hub = Hub(**hub_options)
+    recorder = Recorder()
+    hub.transition_listeners.append(recorder)
+    await nursery.start(hub.run)
+    return watch_cluster(hub, cluster), recorder
+
+
 async def wait_synced(handle: ClusterHandle, seconds: float = 60.0) -> None:
     await wait_for(
         lambda: handle.health.snapshot.state is ConnectionState.SYNCED,

@@ -16,11 +16,11 @@ from headless_agent.kube.watching import WatchOptions, WatchStalled, list_into, 
 from headless_agent.state.cluster_state import ClusterState
 from headless_agent.state.records import NodeRecord, PodRecord
 from tests.cluster.engine_helpers import (
-    Recorder,
     apply,
     container_status,
     patch_status,
     pod_status,
+    start_hub,
     wait_for,
     wait_synced,
     watch_cluster,
@@ -75,11 +75,7 @@ async def test_engine_syncs_and_follows_a_deployment(
 async def test_crash_loop_groups_by_deployment_and_resolves(
     kube_cluster: KwokCluster, nursery: trio.Nursery
 ) -> None:
-    hub = Hub()
-    recorder = Recorder()
-    hub.transition_listeners.append(recorder)
-    await nursery.start(hub.run)
-    handle = watch_cluster(hub, kube_cluster)
+    handle, recorder = await start_hub(nursery, kube_cluster)
     await apply(
         kube_cluster,
         namespace("engine-b"),
@@ -147,11 +143,7 @@ async def test_container_failures_open_and_resolve(
     kube_cluster: KwokCluster, nursery: trio.Nursery, reason: str, container: dict[str, object]
 ) -> None:
     ns = f"engine-{reason.lower()}"
-    hub = Hub()
-    recorder = Recorder()
-    hub.transition_listeners.append(recorder)
-    await nursery.start(hub.run)
-    handle = watch_cluster(hub, kube_cluster)
+    handle, recorder = await start_hub(nursery, kube_cluster)
     await apply(
         kube_cluster,
         namespace(ns),
@@ -171,11 +163,7 @@ async def test_container_failures_open_and_resolve(
 async def test_node_not_ready_and_pressure(
     kube_cluster: KwokCluster, nursery: trio.Nursery
 ) -> None:
-    hub = Hub()
-    recorder = Recorder()
-    hub.transition_listeners.append(recorder)
-    await nursery.start(hub.run)
-    handle = watch_cluster(hub, kube_cluster)
+    handle, recorder = await start_hub(nursery, kube_cluster)
     await wait_synced(handle)
     # No kwok annotation: nothing heartbeats this node, so its status is ours to set.
     node = kwok_node("engine-unmanaged")

@@ -11,16 +11,14 @@ import pytest
 import trio
 
 from headless_agent.detect.rules import DetectionSettings
-from headless_agent.hub import Hub
 from tests.cluster.engine_helpers import (
-    Recorder,
     apply,
     container_status,
     kubectl,
     patch_status,
     pod_status,
+    start_hub,
     wait_for,
-    watch_cluster,
 )
 from tests.cluster.kube_objects import bare_pod, deployment, kwok_node, namespace
 from tests.kubeharness.cluster import KwokCluster
@@ -36,19 +34,10 @@ QUICK = DetectionSettings(
 )
 
 
-async def _hub(nursery: trio.Nursery, cluster: KwokCluster) -> tuple[Hub, Recorder]:
-    hub = Hub(settings=QUICK)
-    recorder = Recorder()
-    hub.transition_listeners.append(recorder)
-    await nursery.start(hub.run)
-    watch_cluster(hub, cluster)
-    return hub, recorder
-
-
 async def test_unschedulable_pod_and_stuck_rollout(
     kube_cluster: KwokCluster, nursery: trio.Nursery
 ) -> None:
-    _, recorder = await _hub(nursery, kube_cluster)
+    _, recorder = await start_hub(nursery, kube_cluster, settings=QUICK)
     huge = deployment("huge", "rules-a", node="rules-node-a", replicas=1)
     huge["spec"]["progressDeadlineSeconds"] = 3
     huge["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "1000"
@@ -75,7 +64,7 @@ async def test_unschedulable_pod_and_stuck_rollout(
 async def test_service_whose_pods_are_not_ready(
     kube_cluster: KwokCluster, nursery: trio.Nursery
 ) -> None:
-    hub, recorder = await _hub(nursery, kube_cluster)
+    handle, recorder = await start_hub(nursery, kube_cluster, settings=QUICK)
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -89,7 +78,6 @@ async def test_service_whose_pods_are_not_ready(
         deployment("web", "rules-b", node="rules-node-b"),
         service,
     )
-    handle = next(iter(hub.clusters.values()))
 
     def running_pod() -> Any:
         return next(
@@ -126,7 +114,7 @@ async def test_service_whose_pods_are_not_ready(
 async def test_pending_claim_evicted_pod_and_warning_event(
     kube_cluster: KwokCluster, nursery: trio.Nursery
 ) -> None:
-    _, recorder = await _hub(nursery, kube_cluster)
+    _, recorder = await start_hub(nursery, kube_cluster, settings=QUICK)
     claim = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
