@@ -8,12 +8,12 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from desktop.language import Language
 from desktop.table_model import RowsTableModel
-from desktop.time_format import age
 from headless_agent.detect.anomaly import Anomaly, Severity
 from headless_agent.hub import Hub
 
-_COLUMNS = ("Severity", "Cluster", "Object", "Reason", "Pods", "Since", "Message")
+_COLUMNS = ("severity", "cluster", "object", "reason", "pods", "since", "message")
 _COLOURS = {Severity.CRITICAL: QColor("#d64545"), Severity.WARNING: QColor("#d98b1c")}
 
 Index = QModelIndex | QPersistentModelIndex
@@ -22,8 +22,8 @@ Index = QModelIndex | QPersistentModelIndex
 class AnomalyTableModel(RowsTableModel[Anomaly]):
     columns = _COLUMNS
 
-    def __init__(self, hub: Hub) -> None:
-        super().__init__()
+    def __init__(self, hub: Hub, language: Language) -> None:
+        super().__init__(language)
         self._hub = hub
         self.refresh()
 
@@ -39,17 +39,18 @@ class AnomalyTableModel(RowsTableModel[Anomaly]):
         key = anomaly.key
         if role == Qt.ItemDataRole.DisplayRole:
             where = f"{key.namespace}/{key.name}" if key.namespace else key.name
+            language = self._language
             return (
-                anomaly.severity.label,
+                language.tr(f"severity.{anomaly.severity.label}"),
                 key.cluster,
                 f"{key.kind} {where}",
                 key.reason,
                 str(anomaly.count),
-                age(time.time() - anomaly.first_seen),
-                anomaly.message,
+                language.duration(time.time() - anomaly.first_seen),
+                anomaly.text(language.code),
             )[index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 0:
             return _COLOURS.get(anomaly.severity)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return anomaly.message
+            return anomaly.text(self._language.code)
         return None

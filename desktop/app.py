@@ -8,8 +8,10 @@ import sys
 import trio
 from PySide6.QtWidgets import QApplication
 
+from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
+from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
@@ -31,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="DIR",
         help="extra folder to search for exec credential plugins (repeatable)",
+    )
+    parser.add_argument(
+        "--language",
+        choices=i18n.LANGUAGES,
+        help="UI language (default: the system's, if it is one of these)",
     )
     parser.add_argument(
         "--demo-speed",
@@ -70,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("AtlHyper")
     # Qt must not quit before trio has finished: the guest run's done callback quits it.
     app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
-    window = MainWindow()
+    window = MainWindow(Language(args.language))
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
     hub = Hub()

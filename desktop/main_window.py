@@ -1,13 +1,17 @@
-"""The main window: clusters on the left, the selected cluster's views on the right."""
+"""The main window: clusters on the left, the selected cluster's views on the right.
+
+Every text comes from the catalogs through ``Language``; ``retranslate()`` re-renders them
+all when the language changes, so switching needs no restart.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import trio
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -23,7 +27,9 @@ from PySide6.QtWidgets import (
 
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.engine_bridge import EngineBridge
+from desktop.language import Language
 from desktop.pod_table import PodTableModel
+from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
@@ -35,8 +41,13 @@ _STATE_COLOURS = {
     ConnectionState.DEGRADED: "#d98b1c",
     ConnectionState.OFFLINE: "#d64545",
 }
+_IDLE_COLOUR = "#7a8794"
 
-Spawn = Callable[[Callable[[], object]], None]
+
+def _size_columns(view: QTableView, widths: tuple[int, ...]) -> None:
+    """Starting widths that fit typical content; the last column takes the rest."""
+    for column, width in enumerate(widths):
+        view.setColumnWidth(column, width)
 
 
 def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
@@ -45,6 +56,7 @@ def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
     view.setSortingEnabled(True)
     view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
     view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.verticalHeader().setDefaultSectionSize(24)
     view.horizontalHeader().setStretchLastSection(True)
@@ -57,9 +69,9 @@ class MainWindow(QMainWindow):
 
     close_requested = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, language: Language | None = None) -> None:
         super().__init__()
-        self.setWindowTitle("AtlHyper")
+        self.language = language or Language()
         self.resize(1280, 800)
         self._closing = False
         self._hub: Hub | None = None
@@ -68,13 +80,28 @@ class MainWindow(QMainWindow):
         self._follow_scope: trio.CancelScope | None = None
         self._kubeconfigs: KubeconfigSet | None = None
         self._extra_path: list[str] = []
+        self._selected: str | None = None
 
         self.banner = QLabel()
         self.banner.setObjectName("demoBanner")
         self.banner.setStyleSheet(
             "background: #3b5bdb; color: white; padding: 6px 12px; font-weight: 600;"
         )
+        self.banner.setWordWrap(True)
         self.banner.hide()
+
+        self.language_label = QLabel()
+        self.language_box = QComboBox()
+        for code in i18n.LANGUAGES:
+            self.language_box.addItem(i18n.message(code, f"language.{code}"), code)
+        self.language_box.setCurrentIndex(i18n.LANGUAGES.index(self.language.code))
+        self.language_box.currentIndexChanged.connect(
+            lambda index: self.language.set(self.language_box.itemData(index))
+        )
+        top = QHBoxLayout()
+        top.addWidget(self.banner, 1)
+        top.addWidget(self.language_label)
+        top.addWidget(self.language_box)
 
         self.clusters = QListWidget()
         self.clusters.setObjectName("clusterList")
@@ -84,27 +111,28 @@ class MainWindow(QMainWindow):
 
         self.anomaly_model: AnomalyTableModel | None = None
         self.anomaly_view = QTableView()
-        self.pod_model = PodTableModel()
+        self.pod_model = PodTableModel(self.language)
         self.pod_proxy = QSortFilterProxyModel()
         self.pod_proxy.setSourceModel(self.pod_model)
         self.pod_proxy.setSortRole(Qt.ItemDataRole.UserRole)
         self.pod_proxy.setFilterKeyColumn(-1)
         self.pod_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.pod_filter = QLineEdit()
-        self.pod_filter.setPlaceholderText("Filter pods by name, namespace, status or node")
         self.pod_filter.setClearButtonEnabled(True)
         self.pod_filter.textChanged.connect(self.pod_proxy.setFilterFixedString)
         self.pod_view = _table(self.pod_proxy)
+        _size_columns(self.pod_view, (120, 320, 170, 60, 80, 200))
 
         pods_page = QWidget()
         pods_layout = QVBoxLayout(pods_page)
         pods_layout.addWidget(self.pod_filter)
         pods_layout.addWidget(self.pod_view)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.anomaly_view, "Anomalies")
-        self.tabs.addTab(pods_page, "Pods")
+        self.tabs.addTab(self.anomaly_view, "")
+        self.tabs.addTab(pods_page, "")
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
+        self.cluster_status.setProperty("dynamic", True)  # cluster names and API messages
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -117,9 +145,31 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         central = QWidget()
         layout = QVBoxLayout(central)
-        layout.addWidget(self.banner)
+        layout.addLayout(top)
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
+
+        self.language.changed.connect(self.retranslate)
+        self.retranslate()
+
+    # --- texts -----------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        tr = self.language.tr
+        demo = self._hub is not None and any(h.is_demo for h in self._hub.clusters.values())
+        self.setWindowTitle(tr("app.title_demo") if demo else tr("app.title"))
+        self.banner.setText(tr("banner.demo"))
+        self.language_label.setText(tr("language.label"))
+        self.language_box.blockSignals(True)  # mirror the language, do not set it again
+        self.language_box.setCurrentIndex(i18n.LANGUAGES.index(self.language.code))
+        self.language_box.blockSignals(False)
+        self.pod_filter.setPlaceholderText(tr("pods.filter"))
+        self.tabs.setTabText(1, tr("tab.pods"))
+        self._refresh_anomalies()
+        for row in range(self.clusters.count()):
+            self._render_item(self.clusters.item(row))
+        if self._selected is not None:
+            self._show_status(self._selected)
 
     # --- wiring to the engine --------------------------------------------------------------
 
@@ -129,77 +179,101 @@ class MainWindow(QMainWindow):
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
-        self.anomaly_model = AnomalyTableModel(hub)
+        self.anomaly_model = AnomalyTableModel(hub, self.language)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
         self.anomaly_view.horizontalHeader().setStretchLastSection(True)
         self.anomaly_view.setAlternatingRowColors(True)
-        demo = [h for h in hub.clusters.values() if h.is_demo]
-        if demo:
-            self.banner.setText(
-                "DEMO — these clusters are simulated. Add a kubeconfig to watch real ones."
-            )
-            self.banner.show()
-            self.setWindowTitle("AtlHyper — demo fleet (simulated)")
+        self.anomaly_view.setWordWrap(False)
+        _size_columns(self.anomaly_view, (80, 140, 240, 170, 60, 80))
+        self.banner.setVisible(any(h.is_demo for h in hub.clusters.values()))
         for name in hub.clusters:
             self._refresh_cluster(name)
+        self.retranslate()
         if self.clusters.count():
             self.clusters.setCurrentRow(0)
 
     def offer_contexts(self, kubeconfigs: KubeconfigSet, extra_path: list[str]) -> None:
         """List every kubeconfig context; one not yet watched connects when selected."""
         self._kubeconfigs, self._extra_path = kubeconfigs, extra_path
-        for name, info in sorted(
-            kubeconfigs.contexts.items(), key=lambda c: (str(c[1].file), c[0])
-        ):
-            if self._hub is not None and name in self._hub.clusters:
-                continue
-            item = QListWidgetItem(f"{name}\nnot connected")
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setForeground(QColor("#7a8794"))
-            details = [f"file: {info.file}", f"server: {info.server}", f"user: {info.user}"]
-            if info.namespace:
-                details.append(f"namespace: {info.namespace}")
-            item.setToolTip("\n".join(details))
-            self.clusters.addItem(item)
+        contexts = sorted(kubeconfigs.contexts.items(), key=lambda c: (str(c[1].file), c[0]))
+        for name, _ in contexts:
+            if self._hub is None or name not in self._hub.clusters:
+                item = QListWidgetItem()
+                item.setData(Qt.ItemDataRole.UserRole, name)
+                self.clusters.addItem(item)
+                self._render_item(item)
+
+    def _item(self, name: str) -> QListWidgetItem | None:
+        for row in range(self.clusters.count()):
+            item = self.clusters.item(row)
+            if item.data(Qt.ItemDataRole.UserRole) == name:
+                return item
+        return None
 
     def _refresh_cluster(self, name: str) -> None:
-        assert self._hub is not None
-        handle = self._hub.clusters.get(name)
-        if handle is None:
+        if self._hub is None or name not in self._hub.clusters:
             return
-        snapshot = handle.health.snapshot
-        text = f"{name}{'  (demo)' if handle.is_demo else ''}\n{snapshot.state.value}"
-        items = self.clusters.findItems(f"{name}", Qt.MatchFlag.MatchStartsWith)
-        item = next((i for i in items if i.data(Qt.ItemDataRole.UserRole) == name), None)
+        item = self._item(name)
         if item is None:
             item = QListWidgetItem()
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.clusters.addItem(item)
-        item.setText(text)
-        item.setForeground(QColor(_STATE_COLOURS[snapshot.state]))
-        tooltip = [handle.description, *snapshot.hidden]
-        if snapshot.last_error:
-            tooltip.append(f"Last error: {snapshot.last_error}")
-        item.setToolTip("\n".join(t for t in tooltip if t))
-        if self.clusters.currentItem() is item:
+        self._render_item(item)
+        if name == self._selected:
             self._show_status(name)
 
+    def _render_item(self, item: QListWidgetItem) -> None:
+        tr = self.language.tr
+        name = item.data(Qt.ItemDataRole.UserRole)
+        handle = self._hub.clusters.get(name) if self._hub is not None else None
+        if handle is None:
+            item.setText(f"{name}\n{tr('sidebar.not_connected')}")
+            item.setForeground(QColor(_IDLE_COLOUR))
+            info = self._kubeconfigs.contexts.get(name) if self._kubeconfigs else None
+            if info is not None:
+                details = [
+                    tr("tooltip.file", path=info.file),
+                    tr("tooltip.server", server=info.server),
+                    tr("tooltip.user", user=info.user),
+                ]
+                if info.namespace:
+                    details.append(tr("tooltip.namespace", namespace=info.namespace))
+                item.setToolTip("\n".join(details))
+            return
+        snapshot = handle.health.snapshot
+        label = f"{name}  {tr('sidebar.demo')}" if handle.is_demo else name
+        item.setText(f"{label}\n{tr(f'state.{snapshot.state.value}')}")
+        item.setForeground(QColor(_STATE_COLOURS[snapshot.state]))
+        description = tr("cluster.demo_description") if handle.is_demo else handle.description
+        tooltip = [description, *snapshot.hidden]
+        if snapshot.last_error:
+            tooltip.append(tr("status.last_error", error=snapshot.last_error))
+        item.setToolTip("\n".join(t for t in tooltip if t))
+
     def _show_status(self, name: str) -> None:
-        assert self._hub is not None
+        if self._hub is None or name not in self._hub.clusters:
+            return
         handle = self._hub.clusters[name]
         snapshot = handle.health.snapshot
-        parts = [f"<b>{name}</b> — {snapshot.state.value}", handle.description]
-        parts += list(snapshot.hidden)
+        tr = self.language.tr
+        state = tr(f"state.{snapshot.state.value}")
+        description = tr("cluster.demo_description") if handle.is_demo else handle.description
+        parts = [f"<b>{name}</b> — {state}", description, *snapshot.hidden]
         if snapshot.last_error:
-            parts.append(f"<span style='color:#d64545'>{snapshot.last_error}</span>")
+            error = self.language.tr("status.last_error", error=snapshot.last_error)
+            parts.append(f"<span style='color:#d64545'>{error}</span>")
         self.cluster_status.setText("<br>".join(p for p in parts if p))
 
     def _refresh_anomalies(self) -> None:
+        count = 0
         if self.anomaly_model is not None:
             self.anomaly_model.refresh()
             count = self.anomaly_model.rowCount()
-            self.tabs.setTabText(0, f"Anomalies ({count})" if count else "Anomalies")
+        tr = self.language.tr
+        self.tabs.setTabText(
+            0, tr("tab.anomalies_count", count=count) if count else tr("tab.anomalies")
+        )
 
     def _cluster_selected(self, item: QListWidgetItem | None, _previous: object) -> None:
         if item is None or self._hub is None or self._nursery is None:
@@ -212,17 +286,18 @@ class MainWindow(QMainWindow):
             self._refresh_cluster(name)
         if handle is None:
             return
+        self._selected = name
         self._show_status(name)
         if self._follow_scope is not None:
             self._follow_scope.cancel()
         scope = self._follow_scope = trio.CancelScope()
+        state = handle.state
 
         async def follow() -> None:
             with scope:
-                await self.pod_model.follow(handle.state)
+                await self.pod_model.follow(state)
 
         self._nursery.start_soon(follow)
-        self._refresh_anomalies()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:

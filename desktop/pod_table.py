@@ -12,12 +12,13 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
+from desktop.language import Language
 from desktop.table_model import RowsTableModel
 from desktop.time_format import age
 from headless_agent.state.cluster_state import Change, ClusterState, ObjectKey
 from headless_agent.state.records import PodRecord
 
-_COLUMNS = ("Namespace", "Name", "Status", "Ready", "Restarts", "Node", "Age")
+_COLUMNS = ("namespace", "name", "status", "ready", "restarts", "node", "age")
 _BAD = {"CrashLoopBackOff", "OOMKilled", "ImagePullBackOff", "ErrImagePull", "Error", "Evicted"}
 _BAD |= {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "Failed"}
 
@@ -27,8 +28,8 @@ Index = QModelIndex | QPersistentModelIndex
 class PodTableModel(RowsTableModel[PodRecord]):
     columns = _COLUMNS
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, language: Language) -> None:
+        super().__init__(language)
         self._row_of: dict[ObjectKey, int] = {}
 
     def show(self, state: ClusterState | None) -> None:
@@ -93,7 +94,7 @@ class PodTableModel(RowsTableModel[PodRecord]):
                 ready,
                 pod.restart_count,
                 pod.node,
-                age(time.time() - pod.created) if pod.created else "—",
+                age(time.time() - pod.created) if pod.created else "—",  # kubectl's units
             )
             value = values[index.column()]
             return value if role == Qt.ItemDataRole.UserRole else str(value)

@@ -6,16 +6,27 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from desktop.language import Language
+
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
 
 
 class RowsTableModel(QAbstractTableModel, Generic[Row]):
+    #: column keys; headers are the catalog messages ``column.<key>``
     columns: tuple[str, ...] = ()
 
-    def __init__(self) -> None:
+    def __init__(self, language: Language) -> None:
         super().__init__()
         self._rows: list[Row] = []
+        self._language = language
+        language.changed.connect(self._language_changed)
+
+    def _language_changed(self) -> None:
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(self.columns) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -27,5 +38,5 @@ class RowsTableModel(QAbstractTableModel, Generic[Row]):
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
+            return self._language.tr(f"column.{self.columns[section]}")
         return None

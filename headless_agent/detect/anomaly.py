@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from headless_agent import i18n
+
 
 class Severity(enum.IntEnum):
     WARNING = 1
@@ -34,7 +36,9 @@ class AnomalyKey:
 class Anomaly:
     key: AnomalyKey
     severity: Severity
-    message: str
+    #: what went wrong, as a catalog id and its values (see i18n/): rendered per language
+    message_id: str
+    params: tuple[tuple[str, str], ...]
     first_seen: float
     last_seen: float
     #: how many objects are affected: the pods of one owner group into one anomaly
@@ -45,6 +49,20 @@ class Anomaly:
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    def text(self, language: str = i18n.DEFAULT_LANGUAGE) -> str:
+        """The message in a language; grouped pods say how many are affected."""
+        detail = i18n.message(language, self.message_id, **dict(self.params))
+        if self.count > 1:
+            return i18n.plural(
+                language, "anomaly.group", "anomaly.group.plural", self.count, detail=detail
+            )
+        return detail
+
+    @property
+    def message(self) -> str:
+        """In English, for logs and for whatever has no language of its own."""
+        return self.text()
 
 
 class TransitionType(enum.Enum):

@@ -254,13 +254,11 @@ class Detector:
             ordered = sorted(members.values(), key=lambda m: (-m.finding.severity, m.name))
             lead = ordered[0]
             names = tuple(sorted(m.name for m in ordered))
-            message = lead.finding.message
-            if len(names) > 1:
-                message = f"{message} — {len(names)} pods affected"
             anomaly = Anomaly(
                 key=group,
                 severity=lead.finding.severity,
-                message=message,
+                message_id=lead.finding.message_id,
+                params=lead.finding.params,
                 first_seen=before.first_seen if before else min(m.since for m in ordered),
                 last_seen=now,
                 count=len(names),
@@ -269,9 +267,10 @@ class Detector:
             if before is None:
                 self._open[group] = anomaly
                 self._notify(Transition(TransitionType.OPENED, anomaly))
-            elif (before.severity, before.message, before.members) != (
+            elif (before.severity, before.message_id, before.params, before.members) != (
                 anomaly.severity,
-                anomaly.message,
+                anomaly.message_id,
+                anomaly.params,
                 anomaly.members,
             ):
                 self._open[group] = anomaly

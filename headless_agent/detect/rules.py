@@ -56,7 +56,9 @@ class DetectionSettings:
 class Finding:
     reason: str
     severity: Severity
-    message: str
+    #: catalog id of the message (see i18n/), and its named values
+    message_id: str
+    params: tuple[tuple[str, str], ...] = ()
     #: when the condition began, if the object says so; otherwise the detector uses the
     #: time it first saw the finding
     since: float | None = None
@@ -112,21 +114,26 @@ _CREATE_REASONS = {"CreateContainerConfigError", "CreateContainerError"}
 _RUN_REASONS = {"RunContainerError", "StartError"}
 
 
-def _container_label(pod: PodRecord, container: str) -> str:
-    return f"container {container!r} of pod {pod.name}"
+def _params(**values: object) -> tuple[tuple[str, str], ...]:
+    return tuple((k, str(v)) for k, v in values.items())
 
 
 @RULES.rule("Pod")
 def crash_loop(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
     for c in pod.containers:
         if c.state == "waiting" and c.reason == "CrashLoopBackOff":
-            last = f"; last exit {c.last_exit_code} ({c.last_reason})" if c.last_reason else ""
-            yield Finding(
-                "CrashLoopBackOff",
-                Severity.CRITICAL,
-                f"{_container_label(pod, c.name)} is crash-looping "
-                f"({c.restart_count} restarts{last})",
-            )
+            common = {"container": c.name, "pod": pod.name, "restarts": c.restart_count}
+            if c.last_reason:
+                yield Finding(
+                    "CrashLoopBackOff",
+                    Severity.CRITICAL,
+                    "anomaly.crash_loop_last",
+                    _params(**common, code=c.last_exit_code, last_reason=c.last_reason),
+                )
+            else:
+                yield Finding(
+                    "CrashLoopBackOff", Severity.CRITICAL, "anomaly.crash_loop", _params(**common)
+                )
             return
 
 
@@ -137,7 +144,8 @@ def oom_killed(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
             yield Finding(
                 "OOMKilled",
                 Severity.CRITICAL,
-                f"{_container_label(pod, c.name)} was killed for exceeding its memory limit",
+                "anomaly.oom_now",
+                _params(container=c.name, pod=pod.name),
             )
             return
         if c.last_reason == "OOMKilled":
@@ -147,8 +155,8 @@ def oom_killed(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
                 yield Finding(
                     "OOMKilled",
                     Severity.CRITICAL,
-                    f"{_container_label(pod, c.name)} was OOM-killed "
-                    f"(memory limit exceeded; {c.restart_count} restarts)",
+                    "anomaly.oom_recent",
+                    _params(container=c.name, pod=pod.name, restarts=c.restart_count),
                     since=finished,
                     expires_at=expires,
                 )
@@ -168,7 +176,8 @@ def image_pull_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding
         yield Finding(
             reason,
             Severity.CRITICAL,
-            f"{_container_label(pod, name)} cannot pull image {image!r}: {message or reason}",
+            "anomaly.image_pull",
+            _params(container=name, pod=pod.name, image=image, detail=message or reason),
         )
         return
 
@@ -179,7 +188,8 @@ def container_create_failure(pod: PodRecord, context: RuleContext) -> Iterator[F
         yield Finding(
             reason,
             Severity.CRITICAL,
-            f"{_container_label(pod, name)} cannot be created: {message or reason}",
+            "anomaly.create_failed",
+            _params(container=name, pod=pod.name, detail=message or reason),
         )
         return
 
@@ -190,7 +200,8 @@ def container_start_failure(pod: PodRecord, context: RuleContext) -> Iterator[Fi
         yield Finding(
             reason,
             Severity.CRITICAL,
-            f"{_container_label(pod, name)} fails to start: {message or reason}",
+            "anomaly.start_failed",
+            _params(container=name, pod=pod.name, detail=message or reason),
         )
         return
 
@@ -207,7 +218,8 @@ def unschedulable(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "Unschedulable",
             Severity.WARNING,
-            f"pod {pod.name} cannot be scheduled: {scheduled.message or 'no node fits'}",
+            "anomaly.unschedulable",
+            _params(pod=pod.name, detail=scheduled.message or "Unschedulable"),
             since=scheduled.since,
             grace=context.settings.unschedulable_grace,
         )
@@ -229,8 +241,8 @@ def running_not_ready(pod: PodRecord, context: RuleContext) -> Iterator[Finding]
         yield Finding(
             "NotReady",
             Severity.WARNING,
-            f"pod {pod.name} is running but not ready"
-            + (f" (containers not ready: {', '.join(waiting)})" if waiting else ""),
+            "anomaly.not_ready_containers" if waiting else "anomaly.not_ready",
+            _params(pod=pod.name, containers=", ".join(waiting)),
             since=ready.since,
             grace=context.settings.not_ready_grace,
         )
@@ -241,11 +253,12 @@ def restart_burst(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
     settings = context.settings
     restarts, leaves_at = context.restarts_within(pod, settings.restart_burst_window)
     if restarts >= settings.restart_burst_count:
-        minutes = settings.restart_burst_window / 60
+        minutes = round(settings.restart_burst_window / 60)
         yield Finding(
             "RestartBurst",
             Severity.WARNING,
-            f"pod {pod.name} restarted {restarts} times in {minutes:.0f} minutes",
+            "anomaly.restart_burst",
+            _params(pod=pod.name, restarts=restarts, minutes=minutes),
             expires_at=leaves_at,
         )
 
@@ -254,16 +267,19 @@ def restart_burst(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
 def evicted(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
     if pod.phase == "Failed" and pod.reason == "Evicted":
         yield Finding(
-            "Evicted", Severity.WARNING, f"pod {pod.name} was evicted: {pod.message or 'evicted'}"
+            "Evicted",
+            Severity.WARNING,
+            "anomaly.evicted",
+            _params(pod=pod.name, detail=pod.message or "Evicted"),
         )
 
 
 # --- nodes ---------------------------------------------------------------------------------
 
 _PRESSURES = {
-    "MemoryPressure": "memory",
-    "DiskPressure": "disk",
-    "PIDPressure": "process IDs",
+    "MemoryPressure": "anomaly.memory_pressure",
+    "DiskPressure": "anomaly.disk_pressure",
+    "PIDPressure": "anomaly.pid_pressure",
 }
 
 
@@ -276,27 +292,30 @@ def node_not_ready(node: NodeRecord, context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "NodeUnknown",
             Severity.CRITICAL,
-            f"node {node.name} stopped reporting ({ready.message or 'kubelet unreachable'})",
+            "anomaly.node_unknown",
+            _params(node=node.name, detail=ready.message or ready.reason or "Unknown"),
             since=ready.since,
         )
     else:
         yield Finding(
             "NodeNotReady",
             Severity.CRITICAL,
-            f"node {node.name} is not ready: {ready.message or ready.reason or 'NotReady'}",
+            "anomaly.node_not_ready",
+            _params(node=node.name, detail=ready.message or ready.reason or "NotReady"),
             since=ready.since,
         )
 
 
 @RULES.rule("Node")
 def node_pressure(node: NodeRecord, context: RuleContext) -> Iterator[Finding]:
-    for condition_type, what in _PRESSURES.items():
+    for condition_type, message_id in _PRESSURES.items():
         entry = node.condition(condition_type)
         if entry is not None and entry.status == "True":
             yield Finding(
                 condition_type,
                 Severity.WARNING,
-                f"node {node.name} is short of {what}: {entry.message or condition_type}",
+                message_id,
+                _params(node=node.name, detail=entry.message or condition_type),
                 since=entry.since,
             )
     network = node.condition("NetworkUnavailable")
@@ -304,7 +323,10 @@ def node_pressure(node: NodeRecord, context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "NetworkUnavailable",
             Severity.CRITICAL,
-            f"node {node.name} has no network: {network.message or 'route not created'}",
+            "anomaly.network_unavailable",
+            _params(
+                node=node.name, detail=network.message or network.reason or "NetworkUnavailable"
+            ),
             since=network.since,
         )
 
@@ -319,7 +341,8 @@ def deployment_stuck(deployment: WorkloadRecord, context: RuleContext) -> Iterat
         yield Finding(
             "ProgressDeadlineExceeded",
             Severity.CRITICAL,
-            f"deployment {deployment.name} rollout is stuck: {progressing.message}",
+            "anomaly.progress_deadline",
+            _params(name=deployment.name, detail=progressing.message),
             since=progressing.since,
         )
 
@@ -333,7 +356,8 @@ def workload_unavailable(workload: WorkloadRecord, context: RuleContext) -> Iter
     yield Finding(
         "Unavailable",
         Severity.WARNING,
-        f"{workload.ready} of {workload.desired} replicas of {workload.name} are ready",
+        "anomaly.unavailable",
+        _params(name=workload.name, ready=workload.ready, desired=workload.desired),
         since=since,
         grace=context.settings.workload_unavailable_grace,
     )
@@ -346,7 +370,8 @@ def job_failed(job: JobRecord, context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "JobFailed",
             Severity.WARNING,
-            f"job {job.name} failed: {failed.message or failed.reason or 'failed'}",
+            "anomaly.job_failed",
+            _params(name=job.name, detail=failed.message or failed.reason or "Failed"),
             since=failed.since,
         )
 
@@ -376,7 +401,8 @@ def service_without_endpoints(service: ServiceRecord, context: RuleContext) -> I
         yield Finding(
             "NoReadyEndpoints",
             Severity.WARNING,
-            f"service {service.name} selects pods but none of them is ready to serve",
+            "anomaly.no_endpoints",
+            _params(name=service.name),
             grace=context.settings.service_no_endpoints_grace,
         )
 
@@ -387,8 +413,8 @@ def pvc_pending(pvc: PvcRecord, context: RuleContext) -> Iterator[Finding]:
         yield Finding(
             "PvcPending",
             Severity.WARNING,
-            f"volume claim {pvc.name} is not bound"
-            + (f" (storage class {pvc.storage_class})" if pvc.storage_class else ""),
+            "anomaly.pvc_pending_class" if pvc.storage_class else "anomaly.pvc_pending",
+            _params(name=pvc.name, storage_class=pvc.storage_class),
             since=pvc.created,
             grace=context.settings.pvc_pending_grace,
         )
@@ -408,11 +434,16 @@ def attention_event(event: EventRecord, context: RuleContext) -> Iterator[Findin
     expires = last + settings.event_window
     if expires <= context.now:
         return
-    times = f" ({event.count}×)" if event.count > 1 else ""
     yield Finding(
         event.reason,
         Severity.WARNING,
-        f"{event.object_kind} {event.object_name}: {event.message}{times}",
+        "anomaly.event_repeated" if event.count > 1 else "anomaly.event",
+        _params(
+            kind=event.object_kind,
+            name=event.object_name,
+            detail=event.message,
+            count=event.count,
+        ),
         since=event.first_seen,
         expires_at=expires,
     )

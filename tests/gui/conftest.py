@@ -10,6 +10,7 @@ import trio
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
 from headless_agent.hub import Hub
@@ -30,7 +31,7 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
     def start(
         add_clusters: Callable[[Hub], None], kubeconfigs: KubeconfigSet | None = None
     ) -> MainWindow:
-        window = MainWindow()
+        window = MainWindow(Language("en"))
         qtbot.addWidget(window)
         guest = TrioGuest(qapp)
         guests.append(guest)

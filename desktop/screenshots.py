@@ -1,0 +1,60 @@
+"""Render the main views in every language to PNG files (``./dev shots``).
+
+Runs the real app on the demo fleet (time compressed so incidents have happened), selects
+each view, and grabs the window. Use the offscreen platform: QT_QPA_PLATFORM=offscreen.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import trio
+from PySide6.QtWidgets import QApplication
+
+from desktop.language import Language
+from desktop.main_window import MainWindow
+from desktop.trio_guest import TrioGuest
+from headless_agent import i18n
+from headless_agent.hub import Hub
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    folder = Path(args[0] if args else "docs/screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
+    language = Language("en")
+    window = MainWindow(language)
+    guest = TrioGuest(app)
+    hub = Hub()
+    hub.watch_demo(speed=12)
+    written: list[Path] = []
+
+    async def shoot() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(hub.run)
+            window.attach(hub, nursery)
+            window.show()
+            await trio.sleep(3)  # the prod script's crash loop has started by now
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                for tab, view in enumerate(("anomalies", "pods")):
+                    window.tabs.setCurrentIndex(tab)
+                    await trio.sleep(0.2)
+                    path = folder / f"main-{view}-{code}.png"
+                    window.grab().save(str(path))
+                    written.append(path)
+            window.close()
+            nursery.cancel_scope.cancel()
+
+    guest.start(shoot)
+    app.exec()
+    for path in written:
+        print(path)
+    return 1 if guest.error else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

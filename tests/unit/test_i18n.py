@@ -1,0 +1,122 @@
+"""The catalogs are complete and consistent, and every message the code uses exists."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from desktop.anomaly_table import AnomalyTableModel
+from desktop.pod_table import PodTableModel
+from headless_agent import i18n
+from headless_agent.detect.anomaly import Severity
+from headless_agent.kube.health import ConnectionState
+
+ROOT = Path(__file__).resolve().parents[2]
+ID_PATTERN = re.compile(
+    r"^(anomaly|app|banner|cluster|tab|pods|sidebar|state|tooltip|status|column|severity|language)\.[a-z_.]+$"
+)
+
+
+def _catalog(language: str, folder: Path | None = None) -> dict[str, tuple[str, ...]]:
+    path = (folder or i18n.catalog_dir()) / language / "atlhyper.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    entries = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id[0] if isinstance(message.id, tuple) else message.id
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        entries[key] = tuple(strings)
+    return entries
+
+
+def catalog_problems(folder: Path | None = None) -> list[str]:
+    """What is wrong with the catalogs: missing, extra, empty, or placeholder changes."""
+    reference = _catalog("en", folder)
+    problems = []
+    for language in i18n.LANGUAGES:
+        entries = _catalog(language, folder)
+        problems += [f"{language}: missing {m}" for m in sorted(reference.keys() - entries.keys())]
+        problems += [f"{language}: unknown {m}" for m in sorted(entries.keys() - reference.keys())]
+        for message_id, forms in entries.items():
+            if message_id not in reference:
+                continue
+            expected = i18n.placeholders(reference[message_id][-1])
+            for form in forms:
+                if not form:
+                    problems.append(f"{language}: {message_id} is empty")
+                elif i18n.placeholders(form) != expected:
+                    found = sorted(i18n.placeholders(form))
+                    problems.append(
+                        f"{language}: {message_id} has {found}, expected {sorted(expected)}"
+                    )
+    return problems
+
+
+def used_message_ids() -> set[str]:
+    """Every literal message id in the engine and the desktop, plus the computed families."""
+    used = set()
+    for folder in ("headless_agent", "desktop"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and ID_PATTERN.match(node.value)
+                ):
+                    used.add(node.value)
+    used |= {f"state.{s.value}" for s in ConnectionState}
+    used |= {f"severity.{s.label}" for s in Severity}
+    used |= {f"column.{c}" for c in (*AnomalyTableModel.columns, *PodTableModel.columns)}
+    used |= {f"language.{code}" for code in i18n.LANGUAGES}
+    return used
+
+
+def test_catalogs_are_complete_and_keep_every_placeholder() -> None:
+    assert catalog_problems() == []
+
+
+def test_every_message_the_code_uses_is_in_the_catalogs() -> None:
+    known = set(_catalog("en"))
+    used = used_message_ids()
+    assert len(used) > 40
+    plural_ids = {"anomaly.group.plural"}  # the msgid_plural of anomaly.group
+    assert sorted(used - known - plural_ids) == []
+    assert sorted(known - used) == [], "catalog entries nothing uses"
+
+
+def test_a_dropped_placeholder_or_missing_message_is_caught(tmp_path: Path) -> None:
+    broken = tmp_path / "i18n"
+    shutil.copytree(i18n.catalog_dir(), broken)
+    ja = broken / "ja" / "atlhyper.po"
+    text = ja.read_text()
+    text = text.replace("Pod {pod} が退避されました: {detail}", "Pod が退避されました: {detail}")
+    text = text.replace('msgid "tab.pods"\nmsgstr "Pod"\n', "")
+    ja.write_text(text)
+    problems = catalog_problems(broken)
+    assert "ja: missing tab.pods" in problems
+    assert "ja: anomaly.evicted has ['detail'], expected ['detail', 'pod']" in problems
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_messages_render_with_plurals_numbers_and_durations(language: str) -> None:
+    one = i18n.plural(language, "anomaly.group", "anomaly.group.plural", 1, detail="x")
+    many = i18n.plural(language, "anomaly.group", "anomaly.group.plural", 50, detail="x")
+    assert "50" in many and "1" in one
+    if language == "en":
+        assert one.endswith("1 pod affected") and many.endswith("50 pods affected")
+    assert i18n.format_number(1234567.5, language) in ("1,234,567.5",)
+    assert (
+        i18n.format_duration(3 * 3600, language)
+        == {"en": "3 hours", "zh": "3小时", "ja": "3 時間"}[language]
+    )
+
+
+def test_a_broken_translation_still_shows_its_values() -> None:
+    assert i18n._format("{pod} died", {"node": "n1"}) == "{pod} died [node=n1]"
