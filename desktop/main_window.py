@@ -28,7 +28,10 @@ from PySide6.QtWidgets import (
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.engine_bridge import EngineBridge
 from desktop.language import Language
+from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
+from desktop.record_table import RecordTableModel
+from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
@@ -48,6 +51,26 @@ def _size_columns(view: QTableView, widths: tuple[int, ...]) -> None:
     """Starting widths that fit typical content; the last column takes the rest."""
     for column, width in enumerate(widths):
         view.setColumnWidth(column, width)
+
+
+def _filtered_page(
+    model: RecordTableModel,
+) -> tuple[QWidget, QSortFilterProxyModel, QLineEdit, QTableView]:
+    """A table with a filter field above it, sorting by the cells' own values."""
+    proxy = QSortFilterProxyModel()
+    proxy.setSourceModel(model)
+    proxy.setSortRole(Qt.ItemDataRole.UserRole)
+    proxy.setFilterKeyColumn(-1)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    field = QLineEdit()
+    field.setClearButtonEnabled(True)
+    field.textChanged.connect(proxy.setFilterFixedString)
+    view = _table(proxy)
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.addWidget(field)
+    layout.addWidget(view)
+    return page, proxy, field, view
 
 
 def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
@@ -112,24 +135,25 @@ class MainWindow(QMainWindow):
         self.anomaly_model: AnomalyTableModel | None = None
         self.anomaly_view = QTableView()
         self.pod_model = PodTableModel(self.language)
-        self.pod_proxy = QSortFilterProxyModel()
-        self.pod_proxy.setSourceModel(self.pod_model)
-        self.pod_proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.pod_proxy.setFilterKeyColumn(-1)
-        self.pod_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.pod_filter = QLineEdit()
-        self.pod_filter.setClearButtonEnabled(True)
-        self.pod_filter.textChanged.connect(self.pod_proxy.setFilterFixedString)
-        self.pod_view = _table(self.pod_proxy)
+        pods_page, self.pod_proxy, self.pod_filter, self.pod_view = _filtered_page(self.pod_model)
         _size_columns(self.pod_view, (120, 320, 170, 60, 80, 200))
+        self.node_model = NodeTableModel(self.language)
+        nodes_page, self.node_proxy, self.node_filter, self.node_view = _filtered_page(
+            self.node_model
+        )
+        _size_columns(self.node_view, (220, 160, 120, 60, 100, 60, 90))
+        self.workload_model = WorkloadTableModel(self.language)
+        workloads_page, self.workload_proxy, self.workload_filter, self.workload_view = (
+            _filtered_page(self.workload_model)
+        )
+        _size_columns(self.workload_view, (120, 220, 110, 70, 80, 380))
+        self.record_models = (self.pod_model, self.node_model, self.workload_model)
 
-        pods_page = QWidget()
-        pods_layout = QVBoxLayout(pods_page)
-        pods_layout.addWidget(self.pod_filter)
-        pods_layout.addWidget(self.pod_view)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.anomaly_view, "")
         self.tabs.addTab(pods_page, "")
+        self.tabs.addTab(nodes_page, "")
+        self.tabs.addTab(workloads_page, "")
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
         self.cluster_status.setProperty("dynamic", True)  # cluster names and API messages
@@ -164,7 +188,11 @@ class MainWindow(QMainWindow):
         self.language_box.setCurrentIndex(i18n.LANGUAGES.index(self.language.code))
         self.language_box.blockSignals(False)
         self.pod_filter.setPlaceholderText(tr("pods.filter"))
+        self.node_filter.setPlaceholderText(tr("nodes.filter"))
+        self.workload_filter.setPlaceholderText(tr("workloads.filter"))
         self.tabs.setTabText(1, tr("tab.pods"))
+        self.tabs.setTabText(2, tr("tab.nodes"))
+        self.tabs.setTabText(3, tr("tab.workloads"))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -295,7 +323,15 @@ class MainWindow(QMainWindow):
 
         async def follow() -> None:
             with scope:
-                await self.pod_model.follow(state)
+                subscription = state.subscribe()
+                try:
+                    for model in self.record_models:
+                        model.show(state)
+                    async for batch in subscription:
+                        for model in self.record_models:
+                            model.apply(batch)
+                finally:
+                    subscription.close()
 
         self._nursery.start_soon(follow)
 

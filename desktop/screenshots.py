@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             await trio.sleep(3)  # the prod script's crash loop has started by now
             for code in i18n.LANGUAGES:
                 language.set(code)
-                for tab, view in enumerate(("anomalies", "pods")):
+                for tab, view in enumerate(("anomalies", "pods", "nodes", "workloads")):
                     window.tabs.setCurrentIndex(tab)
                     await trio.sleep(0.2)
                     path = folder / f"main-{view}-{code}.png"

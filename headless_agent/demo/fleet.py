@@ -302,6 +302,30 @@ class DemoCluster:
                 condition["lastTransitionTime"] = o.iso(self.now)
                 condition["reason"] = "" if ready else "ContainersNotReady"
 
+    def _sync_workload(self, app: str, namespace: str) -> list[WatchEvent]:
+        """The owning workload's ready counts follow its pods, as its controller would."""
+        for kind in ("Deployment", "StatefulSet"):
+            workload = self.objects.get(kind, {}).get((namespace, app))
+            if workload is None:
+                continue
+            ready = sum(
+                1
+                for p in self.pods_of(app, namespace)
+                if p["status"]["containerStatuses"][0]["ready"]
+            )
+            status = workload["status"]
+            if status.get("readyReplicas") == ready:
+                return []
+            status["readyReplicas"] = status["availableReplicas"] = ready
+            for condition in status.get("conditions", []):
+                if condition["type"] == "Available":
+                    available = ready >= workload["spec"].get("replicas", 1)
+                    if (condition["status"] == "True") != available:
+                        condition["status"] = "True" if available else "False"
+                        condition["lastTransitionTime"] = o.iso(self.now)
+            return [self._modified(workload)]
+        return []
+
     def crash(self, app: str, namespace: str, pods: int, restarts: int) -> list[WatchEvent]:
         """Containers exit with an error and back off (CrashLoopBackOff)."""
         events = []
@@ -324,7 +348,7 @@ class DemoCluster:
             events.append(
                 self._warn(pod, "BackOff", "Back-off restarting failed container", count=restarts)
             )
-        return events
+        return events + self._sync_workload(app, namespace)
 
     def oom_kill(self, app: str, namespace: str) -> list[WatchEvent]:
         pod = self.pods_of(app, namespace)[0]
@@ -352,7 +376,7 @@ class DemoCluster:
             if not container["ready"] or "running" not in container["state"]:
                 self._set_container(pod, {"running": {"startedAt": o.iso(self.now)}}, ready=True)
                 events.append(self._modified(pod))
-        return events
+        return events + self._sync_workload(app, namespace)
 
     def rollout(
         self, app: str, namespace: str, image: str, *, pullable: bool = True

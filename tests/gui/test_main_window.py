@@ -73,3 +73,25 @@ def test_a_cluster_hidden_by_rbac_says_why(running_app: AppFactory, qtbot: QtBot
         lambda: "not allowed to list nodes" in window.cluster_status.text(), timeout=3000
     )
     assert "degraded" in window.clusters.item(0).text()
+
+
+def test_nodes_and_workloads_views_follow_the_cluster(
+    running_app: AppFactory, qtbot: QtBot
+) -> None:
+    window = running_app(lambda hub: hub.watch_demo(speed=1))
+    nodes, workloads = window.node_proxy, window.workload_proxy
+    qtbot.waitUntil(lambda: nodes.rowCount() == 7, timeout=5000)
+    statuses = {nodes.index(r, 0).data(): nodes.index(r, 1).data() for r in range(nodes.rowCount())}
+    assert set(statuses.values()) == {"Ready"}
+    roles = {nodes.index(r, 2).data() for r in range(nodes.rowCount())}
+    assert roles == {"control-plane", "worker"}
+    kinds = {workloads.index(r, 2).data() for r in range(workloads.rowCount())}
+    assert kinds == {"Deployment", "StatefulSet", "DaemonSet"}
+    ready = {
+        workloads.index(r, 1).data(): workloads.index(r, 3).data()
+        for r in range(workloads.rowCount())
+    }
+    assert ready["storefront"] == "4/4" and ready["node-exporter"] == "6/6"
+    window.workload_filter.setText("postgres")
+    qtbot.waitUntil(lambda: workloads.rowCount() == 1, timeout=2000)
+    assert workloads.index(0, 1).data() == "ledger"

@@ -9,7 +9,7 @@ import trio.testing
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import Hub
 from headless_agent.kube.health import ConnectionState
-from headless_agent.state.records import NodeRecord, PodRecord
+from headless_agent.state.records import NodeRecord, PodRecord, WorkloadRecord
 
 T0 = 1_790_000_000.0
 
@@ -77,4 +77,20 @@ async def test_a_failing_source_is_reported_and_the_others_keep_running(
         assert failing.health.snapshot.state is ConnectionState.OFFLINE
         assert "unexpected answer" in (failing.health.snapshot.last_error or "")
         assert all(h.health.snapshot.state is ConnectionState.SYNCED for h in demo)
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_crashing_deployment_reports_fewer_ready_replicas(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    hub = Hub(clock=lambda: T0 + trio.current_time())
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        hub.watch_demo()
+        await trio.sleep(90)  # after the prod script's crash loop began
+        checkout = hub.clusters["demo-prod-eu"].state.get("Deployment", "shop", "checkout")
+        assert isinstance(checkout, WorkloadRecord) and checkout.ready < checkout.desired
+        await trio.sleep(120)  # healed
+        checkout = hub.clusters["demo-prod-eu"].state.get("Deployment", "shop", "checkout")
+        assert isinstance(checkout, WorkloadRecord) and checkout.ready == checkout.desired
         nursery.cancel_scope.cancel()

@@ -11,14 +11,16 @@ import pytest
 from babel.messages.pofile import read_po
 
 from desktop.anomaly_table import AnomalyTableModel
+from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
+from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube.health import ConnectionState
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|sidebar|state|tooltip|status|column|severity|language)\.[a-z_.]+$"
+    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language)\.[a-z_.]+$"
 )
 
 
@@ -73,7 +75,8 @@ def used_message_ids() -> set[str]:
                     used.add(node.value)
     used |= {f"state.{s.value}" for s in ConnectionState}
     used |= {f"severity.{s.label}" for s in Severity}
-    used |= {f"column.{c}" for c in (*AnomalyTableModel.columns, *PodTableModel.columns)}
+    tables = (AnomalyTableModel, PodTableModel, NodeTableModel, WorkloadTableModel)
+    used |= {f"column.{c}" for table in tables for c in table.columns}
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
     return used
 
