@@ -1,10 +1,29 @@
-"""Console entry points of the engine: headless mode and the in-cluster agent."""
+"""Console entry points of the engine: headless mode and the in-cluster agent.
+
+Headless mode today watches contexts (or the demo fleet) and writes every anomaly
+transition and connection-state change as one JSON line on stdout — the same engine as the
+desktop, for a jump host or a terminal. Alert channels come with the alerting work.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import Any, TextIO
+
+import trio
 
 from headless_agent import __version__
+from headless_agent.detect.anomaly import Transition
+from headless_agent.hub import Hub
+from headless_agent.kube.cluster_source import KubeTarget
+from headless_agent.kube.health import HealthSnapshot
+from headless_agent.kube.kubeconfig import load_kubeconfigs
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -13,11 +32,128 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
+class _Output:
+    """JSON lines on a stream; when the reader goes away (`| head`), stop quietly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.stop = trio.CancelScope()
+
+    def emit(self, record: dict[str, Any]) -> None:
+        if self.stop.cancel_called:
+            return
+        try:
+            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+            self.stop.cancel()
+
+
+def transition_record(cluster: str, transition: Transition, language: str) -> dict[str, Any]:
+    anomaly = transition.anomaly
+    key = anomaly.key
+    return {
+        "time": time.time(),
+        "event": f"anomaly.{transition.type.value}",
+        "cluster": cluster,
+        "kind": key.kind,
+        "namespace": key.namespace,
+        "name": key.name,
+        "reason": key.reason,
+        "severity": anomaly.severity.label,
+        "count": anomaly.count,
+        "members": list(anomaly.members),
+        "first_seen": anomaly.first_seen,
+        "message": anomaly.text(language),
+    }
+
+
+def health_record(cluster: str, snapshot: HealthSnapshot) -> dict[str, Any]:
+    return {
+        "time": time.time(),
+        "event": "cluster.state",
+        "cluster": cluster,
+        "state": snapshot.state.value,
+        "error": snapshot.last_error,
+        "hidden": list(snapshot.hidden),
+    }
+
+
 def headless_main(argv: list[str] | None = None) -> int:
     """`atlhyper-headless`: the engine without a window, for a jump host."""
-    parser = _parser("atlhyper-headless", "Watch clusters without a window and send alerts.")
-    parser.parse_args(argv)
-    parser.error("headless mode is not available in this version yet")
+    parser = _parser("atlhyper-headless", "Watch clusters without a window.")
+    parser.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="kubeconfig context to watch (repeatable; default: current)",
+    )
+    parser.add_argument("--all-contexts", action="store_true", help="watch every context")
+    parser.add_argument("--demo", action="store_true", help="watch the built-in demo fleet")
+    parser.add_argument(
+        "--demo-speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="play the demo fleet's incidents this many times faster",
+    )
+    parser.add_argument(
+        "--extra-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra folder to search for exec credential plugins",
+    )
+    parser.add_argument(
+        "--language",
+        default="en",
+        choices=("en", "zh", "ja"),
+        help="language of the messages (default: en)",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    hub = Hub()
+    if args.demo:
+        hub.watch_demo(speed=args.demo_speed)
+    else:
+        kubeconfigs = load_kubeconfigs()
+        for problem in kubeconfigs.problems:
+            print(f"atlhyper-headless: {problem}", file=sys.stderr)
+        if args.all_contexts:
+            contexts = sorted(kubeconfigs.contexts)
+        else:
+            current = [kubeconfigs.current_context] if kubeconfigs.current_context else []
+            contexts = args.context or current
+        unknown = [c for c in contexts if c not in kubeconfigs.contexts]
+        if unknown or not contexts:
+            known = ", ".join(sorted(kubeconfigs.contexts)) or "none"
+            what = f"unknown context(s): {', '.join(unknown)}" if unknown else "no context"
+            parser.error(f"{what} in {kubeconfigs.describe_files()} (known: {known})")
+        for context in contexts:
+            hub.watch_context(KubeTarget(kubeconfigs, context, extra_path=args.extra_path))
+    out = _Output(sys.stdout)
+    hub.transition_listeners.append(
+        lambda cluster, t: out.emit(transition_record(cluster, t, args.language))
+    )
+    hub.health_listeners.append(lambda cluster, s: out.emit(health_record(cluster, s)))
+
+    async def run() -> None:
+        with out.stop:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(hub.run)
+                with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+                    async for _ in signals:
+                        nursery.cancel_scope.cancel()  # stop cleanly on SIGTERM / Ctrl-C
+                        return
+
+    trio.run(run)
+    return 0
 
 
 def agent_main(argv: list[str] | None = None) -> int:

@@ -125,7 +125,10 @@ class ClusterHealth:
             hidden=tuple(self._hidden[k] for k in sorted(self._hidden)),
             kinds={k: s.phase for k, s in kinds.items()},
         )
-        if snapshot != previous:
-            self._snapshot = snapshot
-            if self.on_change is not None:
-                self.on_change(snapshot)
+        self._snapshot = snapshot
+        # Listeners hear of what a user sees change (state, error, hidden kinds), not of
+        # every informer moving from listing to watching.
+        visible = (snapshot.state, snapshot.last_error, snapshot.hidden)
+        seen = None if previous is None else (previous.state, previous.last_error, previous.hidden)
+        if visible != seen and self.on_change is not None:
+            self.on_change(snapshot)
