@@ -55,7 +55,7 @@ def transition_record(cluster: str, transition: Transition, language: str) -> di
     key = anomaly.key
     return {
         "time": time.time(),
-        "event": f"anomaly.{transition.type.value}",
+        "event": f"anomaly-{transition.type.value}",
         "cluster": cluster,
         "kind": key.kind,
         "namespace": key.namespace,
@@ -72,7 +72,7 @@ def transition_record(cluster: str, transition: Transition, language: str) -> di
 def health_record(cluster: str, snapshot: HealthSnapshot) -> dict[str, Any]:
     return {
         "time": time.time(),
-        "event": "cluster.state",
+        "event": "cluster-state",
         "cluster": cluster,
         "state": snapshot.state.value,
         "error": snapshot.last_error,

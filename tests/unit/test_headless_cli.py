@@ -29,10 +29,10 @@ def test_demo_anomalies_come_out_as_json_lines_and_sigterm_stops_cleanly() -> No
     out, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     records = [json.loads(line) for line in out.splitlines()]
-    states = {(r["cluster"], r["state"]) for r in records if r["event"] == "cluster.state"}
+    states = {(r["cluster"], r["state"]) for r in records if r["event"] == "cluster-state"}
     assert ("demo-prod-eu", "synced") in states
     crash = next(
-        r for r in records if r["event"] == "anomaly.opened" and r["reason"] == "CrashLoopBackOff"
+        r for r in records if r["event"] == "anomaly-opened" and r["reason"] == "CrashLoopBackOff"
     )
     assert (
         crash["cluster"] == "demo-prod-eu"
