@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from desktop.language import Language
@@ -22,8 +22,8 @@ Index = QModelIndex | QPersistentModelIndex
 class AnomalyTableModel(RowsTableModel[Anomaly]):
     columns = _COLUMNS
 
-    def __init__(self, hub: Hub, language: Language) -> None:
-        super().__init__(language)
+    def __init__(self, hub: Hub, language: Language, parent: QObject | None = None) -> None:
+        super().__init__(language, parent)
         self._hub = hub
         self.refresh()
 

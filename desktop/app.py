@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import shiboken6
 import trio
 from PySide6.QtWidgets import QApplication
 
@@ -100,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     guest.start(engine)
     app.exec()
+    # Delete the window (and with it every view, model and timer it owns) now, in Qt's
+    # order; PySide's exit-time cleanup otherwise visits them half-destroyed and crashes.
+    shiboken6.delete(window)
     return 1 if guest.error else 0
 
 

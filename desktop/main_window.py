@@ -57,7 +57,7 @@ def _filtered_page(
     model: RecordTableModel,
 ) -> tuple[QWidget, QSortFilterProxyModel, QLineEdit, QTableView]:
     """A table with a filter field above it, sorting by the cells' own values."""
-    proxy = QSortFilterProxyModel()
+    proxy = QSortFilterProxyModel(model)  # owned by its source model, deleted with it
     proxy.setSourceModel(model)
     proxy.setSortRole(Qt.ItemDataRole.UserRole)
     proxy.setFilterKeyColumn(-1)
@@ -134,15 +134,15 @@ class MainWindow(QMainWindow):
 
         self.anomaly_model: AnomalyTableModel | None = None
         self.anomaly_view = QTableView()
-        self.pod_model = PodTableModel(self.language)
+        self.pod_model = PodTableModel(self.language, self)
         pods_page, self.pod_proxy, self.pod_filter, self.pod_view = _filtered_page(self.pod_model)
         _size_columns(self.pod_view, (120, 320, 170, 60, 80, 200))
-        self.node_model = NodeTableModel(self.language)
+        self.node_model = NodeTableModel(self.language, self)
         nodes_page, self.node_proxy, self.node_filter, self.node_view = _filtered_page(
             self.node_model
         )
         _size_columns(self.node_view, (220, 160, 120, 60, 100, 60, 90))
-        self.workload_model = WorkloadTableModel(self.language)
+        self.workload_model = WorkloadTableModel(self.language, self)
         workloads_page, self.workload_proxy, self.workload_filter, self.workload_view = (
             _filtered_page(self.workload_model)
         )
@@ -207,7 +207,7 @@ class MainWindow(QMainWindow):
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
-        self.anomaly_model = AnomalyTableModel(hub, self.language)
+        self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
         self.anomaly_view.horizontalHeader().setStretchLastSection(True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from desktop.language import Language
@@ -28,8 +28,8 @@ RED, GREEN, AMBER = QColor("#d64545"), QColor("#2e9e5b"), QColor("#d98b1c")
 class RecordTableModel(RowsTableModel[tuple[str, Record]]):
     kinds: tuple[str, ...] = ()
 
-    def __init__(self, language: Language) -> None:
-        super().__init__(language)
+    def __init__(self, language: Language, parent: QObject | None = None) -> None:
+        super().__init__(language, parent)
         self._row_of: dict[RowKey, int] = {}
 
     # --- what a concrete table says --------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import shiboken6
 import trio
 from PySide6.QtWidgets import QApplication
 
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     guest.start(shoot)
     app.exec()
+    shiboken6.delete(window)  # in Qt's order, before PySide's exit-time cleanup
     for path in written:
         print(path)
     return 1 if guest.error else 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from desktop.language import Language
 
@@ -16,8 +16,10 @@ class RowsTableModel(QAbstractTableModel, Generic[Row]):
     #: column keys; headers are the catalog messages ``column.<key>``
     columns: tuple[str, ...] = ()
 
-    def __init__(self, language: Language) -> None:
-        super().__init__()
+    def __init__(self, language: Language, parent: QObject | None = None) -> None:
+        # A parent (the window) makes Qt delete the model after the views that show it;
+        # left to Python's garbage collector at exit, the order is arbitrary and crashes.
+        super().__init__(parent)
         self._rows: list[Row] = []
         self._language = language
         language.changed.connect(self._language_changed)

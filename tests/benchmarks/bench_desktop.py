@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
+import shiboken6
 import trio
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -115,17 +116,17 @@ def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> d
         for kind in WATCHED_KINDS:
             health.watching(kind.kind, state.count(kind.kind))
         begun = time.perf_counter()
-        restarts = 0
+        restarts = [0] * pods
         while True:
             await trio.sleep(0.01)
-            restarts += 1
             due = int((time.perf_counter() - begun) * rate) - updates[0]  # keep the set rate
             for j in range(due):
                 index = ((updates[0] + j) * 997) % pods
+                restarts[index] += 1  # one restart more for this pod, as a crash would do
                 changed = dict(pod_objects[index])
                 changed["status"] = dict(changed["status"])
-                changed["status"]["containerStatuses"] = [raw.container(restarts=restarts)]
-                version = str(restarts * 100000 + j)
+                changed["status"]["containerStatuses"] = [raw.container(restarts=restarts[index])]
+                version = f"{index}-{restarts[index]}"
                 changed["metadata"] = dict(changed["metadata"], resourceVersion=version)
                 state.apply("Pod", "MODIFIED", changed)
             updates[0] += max(due, 0)
@@ -156,6 +157,7 @@ def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> d
 
     guest.start(main)
     app.exec()
+    shiboken6.delete(window)  # in Qt's order, before PySide's exit-time cleanup
     ordered = sorted(late)
     result["max_stall_ms"] = ordered[-1] if ordered else float("nan")
     result["p99_stall_ms"] = ordered[int(len(ordered) * 0.99) - 1] if ordered else float("nan")
@@ -287,4 +289,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    code = main()
+    sys.stdout.flush()
+    # Skip interpreter finalisation: tearing down many Qt objects in arbitrary GC order at
+    # exit has crashed PySide6 here (bool_dealloc) after all figures were printed.
+    os._exit(code)

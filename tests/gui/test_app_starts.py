@@ -22,3 +22,20 @@ def test_app_paints_a_window_and_exits_zero(qapp: object, tmp_path: Path) -> Non
         image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
     }
     assert len(colours) > 2
+
+
+def test_the_app_quits_without_crashing() -> None:
+    """Closing the window ends the process with status 0, every time (no crash on exit)."""
+    import os
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-m", "desktop", "--demo", "--quit-after", "0.5"],
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
