@@ -163,47 +163,32 @@ def oom_killed(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
                 return
 
 
-def _waiting_reason(pod: PodRecord, reasons: set[str]) -> Iterator[tuple[str, str, str]]:
+def _first_container_failure(
+    pod: PodRecord, reasons: set[str], message_id: str
+) -> Iterator[Finding]:
+    """The first container of the pod waiting or terminated for one of ``reasons``."""
     for c in pod.containers:
         if c.state in ("waiting", "terminated") and c.reason in reasons:
-            yield c.name, c.reason, c.message
+            params = _params(
+                container=c.name, pod=pod.name, image=c.image, detail=c.message or c.reason
+            )
+            yield Finding(c.reason, Severity.CRITICAL, message_id, params)
+            return
 
 
 @RULES.rule("Pod")
 def image_pull_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
-    for name, reason, message in _waiting_reason(pod, _IMAGE_REASONS):
-        image = next((c.image for c in pod.containers if c.name == name), "")
-        yield Finding(
-            reason,
-            Severity.CRITICAL,
-            "anomaly.image_pull",
-            _params(container=name, pod=pod.name, image=image, detail=message or reason),
-        )
-        return
+    return _first_container_failure(pod, _IMAGE_REASONS, "anomaly.image_pull")
 
 
 @RULES.rule("Pod")
 def container_create_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
-    for name, reason, message in _waiting_reason(pod, _CREATE_REASONS):
-        yield Finding(
-            reason,
-            Severity.CRITICAL,
-            "anomaly.create_failed",
-            _params(container=name, pod=pod.name, detail=message or reason),
-        )
-        return
+    return _first_container_failure(pod, _CREATE_REASONS, "anomaly.create_failed")
 
 
 @RULES.rule("Pod")
 def container_start_failure(pod: PodRecord, context: RuleContext) -> Iterator[Finding]:
-    for name, reason, message in _waiting_reason(pod, _RUN_REASONS):
-        yield Finding(
-            reason,
-            Severity.CRITICAL,
-            "anomaly.start_failed",
-            _params(container=name, pod=pod.name, detail=message or reason),
-        )
-        return
+    return _first_container_failure(pod, _RUN_REASONS, "anomaly.start_failed")
 
 
 @RULES.rule("Pod")
