@@ -81,6 +81,7 @@ class BenchConfig:
     pods: int = 10_000
     events: int = 5_000
     rounds: int = 3  # rounds of E events per child; the figure is their median
+    event_rate: float = 200.0  # PATCHes per second (0: as fast as the API server goes)
     namespaces: int = 5
     concurrency: int = 32  # parallel requests when creating and patching
     running_timeout: float = 600.0  # seconds for the pods to reach Running
@@ -96,10 +97,19 @@ class BenchConfig:
         )
 
     def command(self) -> str:
-        return (
-            f".venv/bin/python -m {MODULE} --nodes {self.nodes} --pods {self.pods} "
-            f"--events {self.events}"
-        )
+        """The command line that runs this configuration (options left at default omitted)."""
+        default = BenchConfig()
+        words = [f".venv/bin/python -m {MODULE}"]
+        words += [f"--nodes {self.nodes} --pods {self.pods} --events {self.events}"]
+        for option, value, usual in (
+            ("--rounds", self.rounds, default.rounds),
+            ("--event-rate", self.event_rate, default.event_rate),
+            ("--namespaces", self.namespaces, default.namespaces),
+            ("--concurrency", self.concurrency, default.concurrency),
+        ):
+            if value != usual:
+                words.append(f"{option} {value:g}")
+        return " ".join(words)
 
 
 def namespace_names(config: BenchConfig) -> list[str]:
@@ -193,13 +203,20 @@ async def send(client: httpx.AsyncClient, request: Request, *, attempts: int = 5
 
 
 async def send_all(
-    client: httpx.AsyncClient, requests: Iterable[Request], concurrency: int
+    client: httpx.AsyncClient, requests: Iterable[Request], concurrency: int, rate: float = 0
 ) -> None:
-    """Send every request with ``concurrency`` workers pulling from one iterator."""
-    pending = iter(requests)
+    """Send every request with ``concurrency`` workers pulling from one iterator.
+
+    With ``rate`` (requests per second) request number i is not sent before i/rate seconds
+    after the start, so the API server sees a steady stream; 0 means as fast as possible.
+    """
+    pending = enumerate(requests)
+    started = trio.current_time()
 
     async def worker() -> None:
-        for request in pending:  # one trio thread: workers never take the same item
+        for index, request in pending:  # one trio thread: workers never take the same item
+            if rate:
+                await trio.sleep_until(started + index / rate)
             await send(client, request)
 
     async with trio.open_nursery() as nursery:
@@ -348,9 +365,10 @@ def _pod_requests(config: BenchConfig) -> Iterator[Request]:
 
 
 async def patch_labels(
-    endpoint: Endpoint, targets: Sequence[PodKey], value: str, concurrency: int
+    endpoint: Endpoint, targets: Sequence[PodKey], value: str, concurrency: int, rate: float
 ) -> float:
-    """Set the ``bench-round`` label on every target pod; return the seconds it took."""
+    """Set the ``bench-round`` label on every target pod, ``rate`` pods per second at most
+    (0: as fast as possible); return the seconds it took."""
     body = {"metadata": {"labels": {LABEL: value}}}
     requests = (
         Request(
@@ -363,7 +381,7 @@ async def patch_labels(
     )
     async with endpoint.client(concurrency) as client:
         started = time.perf_counter()
-        await send_all(client, requests, concurrency)
+        await send_all(client, requests, concurrency, rate)
         return time.perf_counter() - started
 
 
@@ -715,7 +733,12 @@ def measure(
             log(f"  {kind}: synced in {measurement.sync_seconds:.2f} s")
             for number, round_value in enumerate(round_values(value, config), start=1):
                 patch_seconds = trio.run(
-                    patch_labels, endpoint, event_targets(config), round_value, config.concurrency
+                    patch_labels,
+                    endpoint,
+                    event_targets(config),
+                    round_value,
+                    config.concurrency,
+                    config.event_rate,
                 )
                 event_round = EventRound(**_read_message(child.stdout, "ROUND", kind))
                 event_round.patch_seconds = patch_seconds
@@ -759,6 +782,8 @@ def _config_arguments(config: BenchConfig) -> list[str]:
         str(config.events),
         "--rounds",
         str(config.rounds),
+        "--event-rate",
+        str(config.event_rate),
         "--namespaces",
         str(config.namespaces),
         "--concurrency",
@@ -948,6 +973,12 @@ def format_report(report: BenchReport) -> str:
     return "\n".join(lines)
 
 
+def _rate_text(config: BenchConfig) -> str:
+    if not config.event_rate:
+        return " as fast as the API server takes them"
+    return f" paced at {config.event_rate:g} per second (the same stream for both children)"
+
+
 def event_lines(report: BenchReport) -> list[str]:
     """Each child's rounds: CPU per 1,000 events, PATCH time, when the last change landed."""
     lines = []
@@ -1006,8 +1037,9 @@ def docs_block(report: BenchReport) -> str:
         "start, both after `gc.collect()` with all imports done; *peak RSS* — the highest "
         "RSS of the child (`ru_maxrss`) minus that start value; *CPU per 1,000 watch events* "
         "— the parent process (not measured) sets a label on E pods with concurrent PATCH "
-        "requests, and the child's CPU time is counted from just before the first patch until "
-        "every label shows in its cache (records keep labels), divided by E/1,000; each child "
+        f"requests{_rate_text(c)}, and the child's CPU time is counted from just before "
+        "the first patch until every label shows in its cache (records keep labels), divided "
+        "by E/1,000; each child "
         f"gets {c.rounds} such rounds (a new label value each time) and the table shows the "
         "median. That includes everything the child does meanwhile (the engine's detector, "
         "the completion polling); the idle cost is shown separately below.",
@@ -1073,6 +1105,12 @@ def _size_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pods", type=int, default=default.pods)
     parser.add_argument("--events", type=int, default=default.events)
     parser.add_argument("--rounds", type=int, default=default.rounds)
+    parser.add_argument(
+        "--event-rate",
+        type=float,
+        default=default.event_rate,
+        help="PATCHes per second while generating events (0: as fast as possible)",
+    )
     parser.add_argument("--namespaces", type=int, default=default.namespaces)
     parser.add_argument("--concurrency", type=int, default=default.concurrency)
     parser.add_argument("--child-timeout", type=float, default=default.child_timeout)
@@ -1084,6 +1122,7 @@ def _config_from(arguments: argparse.Namespace) -> BenchConfig:
         pods=arguments.pods,
         events=arguments.events,
         rounds=arguments.rounds,
+        event_rate=arguments.event_rate,
         namespaces=arguments.namespaces,
         concurrency=arguments.concurrency,
         child_timeout=arguments.child_timeout,

@@ -1,0 +1,152 @@
+"""What the store keeps besides node metrics, as plain frozen records.
+
+These are the store's own shapes (what a history view or an exporter reads back), apart
+from the live engine's records: an anomaly episode spans app restarts, an event is the
+deduplicated history of one Kubernetes Event object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from headless_agent.detect.anomaly import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    """A cluster the history knows: its identity key, current and earlier names."""
+
+    identity: str
+    display_name: str
+    names: tuple[str, ...]
+    first_seen: float
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeTransition:
+    at: float
+    #: opened | updated | resolved, or resolved_unseen: it ended while AtlHyper was not
+    #: watching (``HistoryStore.reconcile_open_anomalies``), at some moment before ``at``
+    type: str
+    severity: Severity
+    message: str  # in English, as detection phrased it then
+    message_id: str  # with ``params``: the catalog message, to show in any language
+    params: tuple[tuple[str, str], ...]
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyEpisode:
+    """One anomaly from opened to resolved (``resolved_at`` None: still open)."""
+
+    cluster: str
+    kind: str
+    namespace: str
+    name: str
+    reason: str
+    severity: Severity
+    message: str
+    message_id: str
+    params: tuple[tuple[str, str], ...]
+    first_seen: float
+    last_seen: float
+    resolved_at: float | None
+    count: int
+    members: tuple[str, ...]
+    transitions: tuple[EpisodeTransition, ...]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One Warning event, deduplicated by its identity (the Event object's UID)."""
+
+    cluster: str
+    key: str
+    namespace: str
+    name: str
+    reason: str
+    message: str
+    object_kind: str
+    object_namespace: str
+    object_name: str
+    object_uid: str
+    count: int
+    first_seen: float | None
+    last_seen: float | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class PodRestartObservation:
+    """A pod's restart count as seen at ``observed_at`` (the sum over its containers)."""
+
+    pod_uid: str
+    namespace: str
+    pod: str
+    restart_count: int
+    observed_at: float
+    owner_kind: str = ""
+    owner_name: str = ""
+    node: str = ""
+    last_reason: str = ""
+    last_restart_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PodRestart:
+    """A stored change of a pod's restart count; ``increase`` is the restarts it adds."""
+
+    cluster: str
+    observation: PodRestartObservation
+    increase: int
+
+
+@dataclass(frozen=True, slots=True)
+class SloWindow:
+    """Good and total events of one SLO in one window (filled by the SLO issue)."""
+
+    slo: str
+    window_start: float
+    window_seconds: float
+    good: float
+    total: float
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One operation a user started (filled by the operations issue). Never put secrets in
+    ``parameters``: the audit log is kept for years and exported."""
+
+    at: float
+    actor: str
+    action: str
+    outcome: str
+    cluster: str | None = None
+    target_kind: str = ""
+    target_namespace: str = ""
+    target_name: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxAlert:
+    """An alert waiting for (or done with) delivery on one channel (filled by the alerts
+    issue). ``(channel, dedup_key)`` identifies it: enqueuing it twice keeps one."""
+
+    channel: str
+    dedup_key: str
+    payload: Mapping[str, Any]
+    created_at: float
+    state: str = "pending"  # pending | delivered | failed
+    attempts: int = 0
+    next_attempt_at: float | None = None
+    last_error: str = ""
+    delivered_at: float | None = None
