@@ -15,6 +15,7 @@ Everything here blocks (files, subprocesses): call it from a worker thread.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import ssl
@@ -33,8 +34,10 @@ from kubernetes.config.kube_config import ConfigNode
 from headless_agent.kube.errors import ConfigError, ExecPluginFailed, ExecPluginMissing
 from headless_agent.kube.kubeconfig import KubeconfigSet
 
-# Keys and certificates the loader materialises from inline data go here, readable by us only.
+# Keys and certificates the loader materialises from inline data go here, readable by us
+# only, and removed when the process ends.
 _TEMP_DIR = tempfile.mkdtemp(prefix="atlhyper-kube-")
+atexit.register(shutil.rmtree, _TEMP_DIR, ignore_errors=True)
 
 
 @dataclass(slots=True)
