@@ -16,6 +16,8 @@ from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
+from headless_agent.store import StoreOpenError
+from headless_agent.store.session import open_session_history
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the window after this many seconds (smoke tests, screenshots)",
     )
     parser.add_argument("--screenshot", metavar="PNG", help="grab the window to this file on quit")
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="keep no history")
     return parser
 
 
@@ -71,6 +79,20 @@ def add_clusters(hub: Hub, args: argparse.Namespace, kubeconfigs: KubeconfigSet)
         hub.watch_context(KubeTarget(kubeconfigs, context, extra_path=args.extra_path))
 
 
+async def open_history(hub: Hub, setting: str | None) -> str | None:
+    """Give the hub its history file (a throwaway one for the demo fleet); return why
+    there is none if the file cannot be used — the live views work regardless."""
+    demo = any(handle.is_demo for handle in hub.clusters.values())
+    try:
+        # Opening checks the file: off the UI thread, so the window paints meanwhile.
+        hub.history = await trio.to_thread.run_sync(
+            lambda: open_session_history(setting, demo=demo)
+        )
+    except StoreOpenError as error:
+        return str(error)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -86,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     add_clusters(hub, args, kubeconfigs)
 
     async def engine() -> None:
+        problem = None if args.no_history else await open_history(hub, args.history)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
-            window.attach(hub, nursery)
+            window.attach(hub, nursery, history_problem=problem)
             if not args.demo:
                 window.offer_contexts(kubeconfigs, args.extra_path)
             if args.quit_after is not None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.engine_bridge import EngineBridge
+from desktop.history_view import HistoryView
 from desktop.language import Language
 from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
@@ -148,12 +149,15 @@ class MainWindow(QMainWindow):
         )
         _size_columns(self.workload_view, (120, 220, 110, 70, 80, 380))
         self.record_models = (self.pod_model, self.node_model, self.workload_model)
+        self.history_view = HistoryView(self.language, self)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.anomaly_view, "")
         self.tabs.addTab(pods_page, "")
         self.tabs.addTab(nodes_page, "")
         self.tabs.addTab(workloads_page, "")
+        self.tabs.addTab(self.history_view, "")
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
         self.cluster_status.setProperty("dynamic", True)  # cluster names and API messages
@@ -193,6 +197,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(1, tr("tab.pods"))
         self.tabs.setTabText(2, tr("tab.nodes"))
         self.tabs.setTabText(3, tr("tab.workloads"))
+        self.tabs.setTabText(4, tr("tab.history"))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -201,12 +206,15 @@ class MainWindow(QMainWindow):
 
     # --- wiring to the engine --------------------------------------------------------------
 
-    def attach(self, hub: Hub, nursery: trio.Nursery) -> None:
-        """Show a running Hub; follow tasks run in ``nursery``."""
+    def attach(self, hub: Hub, nursery: trio.Nursery, history_problem: str | None = None) -> None:
+        """Show a running Hub; follow tasks run in ``nursery``. ``history_problem`` says
+        why there is no history, when the file could not be opened."""
         self._hub, self._nursery = hub, nursery
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
+        self._bridge.anomalies_changed.connect(self._refresh_history)
+        self.history_view.attach(hub.history, nursery, history_problem)
         self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
@@ -303,6 +311,18 @@ class MainWindow(QMainWindow):
             0, tr("tab.anomalies_count", count=count) if count else tr("tab.anomalies")
         )
 
+    def _history_visible(self) -> bool:
+        return self.tabs.currentWidget() is self.history_view
+
+    def _refresh_history(self) -> None:
+        if self._history_visible():
+            self.history_view.reload()
+
+    def _tab_changed(self, _index: int) -> None:
+        if self._history_visible():
+            self.history_view.show_cluster(self._selected)
+            self.history_view.reload()
+
     def _cluster_selected(self, item: QListWidgetItem | None, _previous: object) -> None:
         if item is None or self._hub is None or self._nursery is None:
             return
@@ -316,6 +336,8 @@ class MainWindow(QMainWindow):
             return
         self._selected = name
         self._show_status(name)
+        if self._history_visible():
+            self.history_view.show_cluster(name)
         if self._follow_scope is not None:
             self._follow_scope.cancel()
         scope = self._follow_scope = trio.CancelScope()

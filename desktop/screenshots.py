@@ -13,6 +13,7 @@ import shiboken6
 import trio
 from PySide6.QtWidgets import QApplication
 
+from desktop.app import open_history
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
@@ -33,20 +34,29 @@ def main(argv: list[str] | None = None) -> int:
     hub.watch_demo(speed=12)
     written: list[Path] = []
 
+    async def shot(tab: int, path: Path) -> None:
+        window.tabs.setCurrentIndex(tab)
+        await trio.sleep(0.3)
+        window.grab().save(str(path))
+        written.append(path)
+
     async def shoot() -> None:
         async with trio.open_nursery() as nursery:
+            problem = await open_history(hub, None)  # the demo's throwaway history file
             await nursery.start(hub.run)
-            window.attach(hub, nursery)
+            window.attach(hub, nursery, history_problem=problem)
             window.show()
+            start = trio.current_time()
             await trio.sleep(3)  # the prod script's crash loop has started by now
             for code in i18n.LANGUAGES:
                 language.set(code)
                 for tab, view in enumerate(("anomalies", "pods", "nodes", "workloads")):
-                    window.tabs.setCurrentIndex(tab)
-                    await trio.sleep(0.2)
-                    path = folder / f"main-{view}-{code}.png"
-                    window.grab().save(str(path))
-                    written.append(path)
+                    await shot(tab, folder / f"main-{view}-{code}.png")
+            # By now the crash loop has healed and the node went NotReady: a history.
+            await trio.sleep_until(start + 16)
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                await shot(4, folder / f"main-history-{code}.png")
             window.close()
             nursery.cancel_scope.cancel()
 

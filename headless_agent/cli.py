@@ -1,8 +1,9 @@
 """Console entry points of the engine: headless mode and the in-cluster agent.
 
-Headless mode today watches contexts (or the demo fleet) and writes every anomaly
-transition and connection-state change as one JSON line on stdout — the same engine as the
-desktop, for a jump host or a terminal. Alert channels come with the alerting work.
+Headless mode today watches contexts (or the demo fleet), keeps the history file, and
+writes every anomaly transition and connection-state change as one JSON line on stdout —
+the same engine as the desktop, for a jump host or a terminal. Alert channels come with
+the alerting work.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import HealthSnapshot
 from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.store import StoreOpenError
+from headless_agent.store.session import open_session_history
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -112,6 +115,12 @@ def headless_main(argv: list[str] | None = None) -> int:
         choices=("en", "zh", "ja"),
         help="language of the messages (default: en)",
     )
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="keep no history")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING,
@@ -137,6 +146,12 @@ def headless_main(argv: list[str] | None = None) -> int:
             parser.error(f"{what} in {kubeconfigs.describe_files()} (known: {known})")
         for context in contexts:
             hub.watch_context(KubeTarget(kubeconfigs, context, extra_path=args.extra_path))
+    if not args.no_history:
+        try:
+            hub.history = open_session_history(args.history, demo=args.demo)
+        except StoreOpenError as error:
+            print(f"atlhyper-headless: {error}", file=sys.stderr)
+            return 2
     out = _Output(sys.stdout)
     hub.transition_listeners.append(
         lambda cluster, t: out.emit(transition_record(cluster, t, args.language))

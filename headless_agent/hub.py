@@ -5,6 +5,11 @@ contexts or the demo fleet (agents in a later version); each runs in its own can
 so starting or stopping one never disturbs the others. Consumers read ``clusters`` and
 register listeners for anomaly transitions and health changes; listeners are plain
 callables run on the trio thread, and must not block.
+
+With a ``HistoryStore`` the Hub also keeps history: it runs the store's writer for as long
+as it runs itself (closing the file after every cluster task has ended), records every
+anomaly transition, follows each cluster's Warning events, pod restarts and identity, and
+after a cluster's first sync closes the episodes that ended while nothing was watching.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from headless_agent.detect.detector import Detector
 from headless_agent.detect.rules import DetectionSettings
 from headless_agent.kube.cluster_source import KubeTarget, run_cluster
 from headless_agent.kube.errors import KubeError
-from headless_agent.kube.health import ClusterHealth, HealthSnapshot
+from headless_agent.kube.health import ClusterHealth, ConnectionState, HealthSnapshot
 from headless_agent.state.cluster_state import ClusterState
+from headless_agent.store import HistoryStore
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,8 @@ class ClusterHandle:
     detector: Detector
     description: str = ""
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
+    #: set the first time the cluster is fully listed
+    first_sync: trio.Event = field(default_factory=trio.Event)
 
     @property
     def is_demo(self) -> bool:
@@ -63,8 +71,11 @@ class Hub:
         *,
         settings: DetectionSettings | None = None,
         clock: Callable[[], float] = time.time,
+        history: HistoryStore | None = None,
     ) -> None:
         self.settings = settings or DetectionSettings()
+        #: the history file, owned by the Hub while it runs (None: no history kept)
+        self.history = history
         self.clock = clock
         self.clusters: dict[str, ClusterHandle] = {}
         self.transition_listeners: list[TransitionListener] = []
@@ -74,16 +85,26 @@ class Hub:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; clusters added before or after run as soon as possible."""
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            for handle, runner in self._waiting:
-                nursery.start_soon(self._run_cluster, handle, runner)
-            self._waiting.clear()
-            task_status.started()
+        async with trio.open_nursery() as outer:
+            if self.history is not None:
+                await outer.start(self.history.run)
+                self.transition_listeners.append(self.history.record_transition)
             try:
-                await trio.sleep_forever()
+                async with trio.open_nursery() as nursery:
+                    self._nursery = nursery
+                    for handle, runner in self._waiting:
+                        nursery.start_soon(self._run_cluster, handle, runner)
+                    self._waiting.clear()
+                    task_status.started()
+                    try:
+                        await trio.sleep_forever()
+                    finally:
+                        self._nursery = None
             finally:
-                self._nursery = None
+                # Only now, with no cluster task left to record anything, close the file.
+                if self.history is not None:
+                    self.transition_listeners.remove(self.history.record_transition)
+                outer.cancel_scope.cancel()
 
     def add_cluster(
         self, name: str, origin: str, runner: SourceRunner, *, description: str = ""
@@ -147,6 +168,8 @@ class Hub:
         with handle.scope:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(handle.detector.run)
+                if self.history is not None:
+                    nursery.start_soon(self._keep_history, handle, self.history)
                 try:
                     await runner(handle.state, handle.health)
                 except Exception as error:
@@ -156,6 +179,18 @@ class Hub:
                     handle.health.setup_failed(SourceFailed(f"stopped unexpectedly: {error!r}"))
                     await trio.sleep_forever()
 
+    async def _keep_history(self, handle: ClusterHandle, history: HistoryStore) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(history.follow, handle.name, handle.state)
+            await handle.first_sync.wait()
+            await handle.detector.caught_up()
+            reconcile = handle.detector.tracked_keys
+            history.reconcile_open_anomalies(handle.name, reconcile())
+            # An episode still in its grace period at the first sync may end without ever
+            # opening again; once every grace period has passed, check once more.
+            await trio.sleep(self.settings.longest_grace())
+            history.reconcile_open_anomalies(handle.name, reconcile())
+
     def _transition(self, cluster: str, transition: Transition) -> None:
         for listener in list(self.transition_listeners):
             try:
@@ -164,6 +199,9 @@ class Hub:
                 log.exception("anomaly listener failed")
 
     def _health_changed(self, cluster: str, snapshot: HealthSnapshot) -> None:
+        handle = self.clusters.get(cluster)
+        if handle is not None and snapshot.state is ConnectionState.SYNCED:
+            handle.first_sync.set()
         for listener in list(self.health_listeners):
             try:
                 listener(cluster, snapshot)

@@ -99,6 +99,12 @@ class DemoCluster:
 
     def _put(self, raw: Raw) -> Raw:
         metadata = raw["metadata"]
+        # Each simulated cluster is a different cluster: the same object in two of them
+        # has two UIDs (history tells clusters apart by their kube-system namespace's UID).
+        if "uid" in metadata:
+            metadata["uid"] = o.uid(self.spec.name, metadata["uid"])
+        for reference in metadata.get("ownerReferences", ()):
+            reference["uid"] = o.uid(self.spec.name, reference["uid"])
         self.objects.setdefault(raw["kind"], {})[
             (metadata.get("namespace", ""), metadata["name"])
         ] = raw

@@ -52,17 +52,22 @@ class Anomaly:
 
     def text(self, language: str = i18n.DEFAULT_LANGUAGE) -> str:
         """The message in a language; grouped pods say how many are affected."""
-        detail = i18n.message(language, self.message_id, **dict(self.params))
-        if self.count > 1:
-            return i18n.plural(
-                language, "anomaly.group", "anomaly.group.plural", self.count, detail=detail
-            )
-        return detail
+        return anomaly_text(self.message_id, self.params, self.count, language)
 
     @property
     def message(self) -> str:
         """In English, for logs and for whatever has no language of its own."""
         return self.text()
+
+
+def anomaly_text(
+    message_id: str, params: tuple[tuple[str, str], ...], count: int, language: str
+) -> str:
+    """An anomaly's message in a language, live or from history."""
+    detail = i18n.message(language, message_id, **dict(params))
+    if count > 1:
+        return i18n.plural(language, "anomaly.group", "anomaly.group.plural", count, detail=detail)
+    return detail
 
 
 class TransitionType(enum.Enum):

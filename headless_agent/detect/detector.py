@@ -24,7 +24,7 @@ import trio
 
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition, TransitionType
 from headless_agent.detect.rules import RULES, DetectionSettings, Finding, RuleBook
-from headless_agent.state.cluster_state import Change, ClusterState, ObjectKey
+from headless_agent.state.cluster_state import Change, ClusterState, ObjectKey, Subscription
 from headless_agent.state.records import EventRecord, PodRecord, Record
 
 Subject = tuple[str, ObjectKey]  # (kind, (namespace, name))
@@ -62,6 +62,10 @@ class Detector:
         self._sequence = itertools.count()
         self._restarts: dict[ObjectKey, deque[tuple[float, int]]] = {}
         self._by_owner: dict[tuple[str, str, str], set[Subject]] = {}
+        #: anomalies found but still inside their grace period, per object
+        self._pending: dict[Subject, set[AnomalyKey]] = {}
+        self._subscription: Subscription | None = None
+        self._idle = trio.Event()  # set whenever every published change has been evaluated
 
     # --- RuleContext -----------------------------------------------------------------------
 
@@ -87,22 +91,39 @@ class Detector:
     def open_anomalies(self) -> list[Anomaly]:
         return sorted(self._open.values(), key=lambda a: (-a.severity, a.key))
 
+    def tracked_keys(self) -> set[AnomalyKey]:
+        """Anomalies open now or waiting out their grace period: what a history that
+        outlived the process may still count as ongoing."""
+        pending = set().union(*self._pending.values()) if self._pending else set()
+        return set(self._open) | pending
+
+    async def caught_up(self) -> None:
+        """Return once every change the state has published so far has been evaluated."""
+        while True:
+            await self._idle.wait()
+            if self._subscription is not None and self._subscription.pending() == 0:
+                return
+            self._idle = trio.Event()  # more arrived since: wait for the next idle moment
+
     # --- processing ------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Follow the state's changes and the timers until cancelled."""
-        subscription = self.state.subscribe()
+        subscription = self._subscription = self.state.subscribe()
         try:
             self.process(subscription.take())
             for kind in list(self.state.kinds()):  # whatever the state held before we came
                 self.process(Change(kind, r.key, None, r) for r in list(self.state.records(kind)))
             while True:
+                if subscription.pending() == 0:
+                    self._idle.set()
                 delay = self._timers[0][0] - self.now if self._timers else math.inf
                 with trio.move_on_after(max(delay, 0.0)):
                     self.process(await subscription.next_batch())
                     continue
                 self.fire_timers()
         finally:
+            self._subscription = None
             subscription.close()
 
     def fire_timers(self) -> None:
@@ -167,6 +188,7 @@ class Detector:
         active: dict[AnomalyKey, _Member] = {}
         previously_seen = self._first_seen.pop(subject, {})
         seen: dict[str, float] = {}
+        pending: set[AnomalyKey] = set()
         for finding in findings:
             first = seen[finding.reason] = previously_seen.get(finding.reason, now)
             since = finding.since if finding.since is not None else first
@@ -175,6 +197,8 @@ class Detector:
                 continue
             if starts > now:
                 self._schedule(starts, subject)
+                assert record is not None
+                pending.add(self._group_of(kind, record, finding)[0])
                 continue
             if finding.expires_at is not None:
                 self._schedule(finding.expires_at, subject)
@@ -183,6 +207,10 @@ class Detector:
             active[group] = _Member(member, finding, min(since, now))
         if seen:
             self._first_seen[subject] = seen
+        if pending:
+            self._pending[subject] = pending
+        else:
+            self._pending.pop(subject, None)
         previous = self._active.pop(subject, {})
         if active:
             self._active[subject] = active

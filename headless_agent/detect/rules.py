@@ -51,6 +51,11 @@ class DetectionSettings:
         }
     )
 
+    def longest_grace(self) -> float:
+        """The longest any finding waits before it opens an anomaly."""
+        graces = [name for name in self.__dataclass_fields__ if name.endswith("_grace")]
+        return max(float(getattr(self, name)) for name in graces)
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:

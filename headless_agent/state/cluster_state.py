@@ -154,17 +154,25 @@ class ClusterState:
         record = self._parse(kind, raw)
         if record is None:
             return
+        if event_type == "DELETED":
+            self.apply_record(kind, record.key, None)
+        else:
+            self.apply_record(kind, record.key, record, _resource_version(raw))
+
+    def apply_record(
+        self, kind: str, key: ObjectKey, record: Record | None, version: str = ""
+    ) -> None:
+        """Apply a change that arrives as a record (from an agent); None deletes."""
         objects = self._objects.setdefault(kind, {})
         versions = self._versions.setdefault(kind, {})
-        key = record.key
         old = objects.get(key)
-        if event_type == "DELETED":
+        if record is None:
             if old is not None:
                 del objects[key]
                 versions.pop(key, None)
                 self._publish(Change(kind, key, old, None))
             return
-        versions[key] = _resource_version(raw)
+        versions[key] = version
         if old != record:
             objects[key] = record
             self._publish(Change(kind, key, old, record))
@@ -213,14 +221,20 @@ class Relist:
             if record is None:
                 continue
             key = record.key
-            self._seen.add(key)
             if version and versions.get(key) == version and key in objects:
+                self._seen.add(key)
                 continue  # unchanged since we last saw it
-            versions[key] = version
-            old = objects.get(key)
-            if old != record:
-                objects[key] = record
-                state._publish(Change(self._kind, key, old, record))
+            self.feed_record(record, version)
+
+    def feed_record(self, record: Record, version: str = "") -> None:
+        """One listed object that arrives as a record (an agent's snapshot)."""
+        key = record.key
+        self._seen.add(key)
+        self._versions[key] = version
+        old = self._objects.get(key)
+        if old != record:
+            self._objects[key] = record
+            self._state._publish(Change(self._kind, key, old, record))
 
     def finish(self) -> None:
         namespace = self._namespace

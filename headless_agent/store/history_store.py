@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
-from headless_agent.detect.anomaly import Anomaly, Transition
+from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
 from headless_agent.store import record_reading as reading
 from headless_agent.store import record_writing as writing
 from headless_agent.store.identity import ClusterIdentity
@@ -93,6 +93,10 @@ class HistoryStore:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        # Queries in flight, so that close() never pulls a connection out from under one
+        # (a query abandoned by a cancelled caller may still be running in its thread).
+        self._queries = threading.Condition()
+        self._running_queries = 0
         self._closed = False
 
     @classmethod
@@ -165,6 +169,8 @@ class HistoryStore:
             return
         self._closed = True
         self._writer.stop()
+        with self._queries:
+            self._queries.wait_for(lambda: self._running_queries == 0)
         with self._readers_lock:
             for connection in self._readers:
                 connection.close()
@@ -207,10 +213,16 @@ class HistoryStore:
             )
         )
 
-    def reconcile_open_anomalies(self, cluster: str, still_open: Iterable[Anomaly]) -> None:
+    def reconcile_open_anomalies(
+        self, cluster: str, still_open: Iterable[Anomaly | AnomalyKey]
+    ) -> None:
         """After a cluster's first sync: episodes stored as open that detection no longer
-        reports ended while AtlHyper was not watching; close them now."""
-        keys = {(a.key.kind, a.key.namespace, a.key.name, a.key.reason) for a in still_open}
+        reports (as anomalies or their keys) ended while AtlHyper was not watching; close
+        them now."""
+        keys = set()
+        for item in still_open:
+            key = item.key if isinstance(item, Anomaly) else item
+            keys.add((key.kind, key.namespace, key.name, key.reason))
         at = self.clock()
         self._submit(
             lambda w: _ignore(
@@ -315,12 +327,21 @@ class HistoryStore:
 
     def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
         """Run a query in one read transaction: a consistent snapshot of the file."""
-        db = self._reader()
-        db.execute("BEGIN")
+        with self._queries:
+            if self._closed:
+                raise RuntimeError("the history store is closed")
+            self._running_queries += 1
         try:
-            return query(db)
+            db = self._reader()
+            db.execute("BEGIN")
+            try:
+                return query(db)
+            finally:
+                db.execute("COMMIT")
         finally:
-            db.execute("COMMIT")
+            with self._queries:
+                self._running_queries -= 1
+                self._queries.notify_all()
 
     def clusters(self) -> list[ClusterInfo]:
         return self._read(reading.clusters)

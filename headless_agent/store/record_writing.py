@@ -185,13 +185,18 @@ def record_transition(
                 anomaly_id,
             ),
         )
+    kind_of_transition = transition.type.value
+    if row is not None and transition.type is TransitionType.OPENED:
+        # Opened again while the stored episode is open: AtlHyper restarted and found it
+        # still going on. One episode, marked as seen again.
+        kind_of_transition = "continued"
     db.execute(
         "INSERT INTO anomaly_transitions (anomaly_id, at, type, severity, message, "
         "message_id, params, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             anomaly_id,
             at,
-            transition.type.value,
+            kind_of_transition,
             int(anomaly.severity),
             anomaly.message,
             anomaly.message_id,

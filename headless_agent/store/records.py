@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from headless_agent.detect.anomaly import Severity
+from headless_agent.detect.anomaly import Severity, anomaly_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,11 +25,16 @@ class ClusterInfo:
     last_seen: float
 
 
+#: every kind of step an anomaly episode's life can have (``EpisodeTransition.type``)
+EPISODE_STEPS = ("opened", "updated", "resolved", "continued", "resolved_unseen")
+
+
 @dataclass(frozen=True, slots=True)
 class EpisodeTransition:
     at: float
-    #: opened | updated | resolved, or resolved_unseen: it ended while AtlHyper was not
-    #: watching (``HistoryStore.reconcile_open_anomalies``), at some moment before ``at``
+    #: opened | updated | resolved; continued: still going on when AtlHyper started
+    #: watching again; resolved_unseen: it ended while AtlHyper was not watching
+    #: (``HistoryStore.reconcile_open_anomalies``), at some moment before ``at``
     type: str
     severity: Severity
     message: str  # in English, as detection phrased it then
@@ -61,6 +66,15 @@ class AnomalyEpisode:
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+    @property
+    def ended_unseen(self) -> bool:
+        """It ended while AtlHyper was not watching (the end is known only roughly)."""
+        return bool(self.transitions) and self.transitions[-1].type == "resolved_unseen"
+
+    def text(self, language: str) -> str:
+        """The latest message of the episode in a language."""
+        return anomaly_text(self.message_id, self.params, self.count, language)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Protocol
 
 import pytest
@@ -10,6 +11,7 @@ import trio
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop.app import open_history
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
@@ -19,7 +21,10 @@ from headless_agent.kube.kubeconfig import KubeconfigSet
 
 class AppFactory(Protocol):
     def __call__(
-        self, add_clusters: Callable[[Hub], None], kubeconfigs: KubeconfigSet | None = None
+        self,
+        add_clusters: Callable[[Hub], None],
+        kubeconfigs: KubeconfigSet | None = None,
+        history: Path | None = None,
     ) -> MainWindow: ...
 
 
@@ -29,8 +34,12 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
     guests: list[TrioGuest] = []
 
     def start(
-        add_clusters: Callable[[Hub], None], kubeconfigs: KubeconfigSet | None = None
+        add_clusters: Callable[[Hub], None],
+        kubeconfigs: KubeconfigSet | None = None,
+        history: Path | None = None,
     ) -> MainWindow:
+        """``history``: the file to give the app (the demo fleet ignores it and keeps a
+        throwaway one, as the app does); None: no history."""
         window = MainWindow(Language("en"))
         qtbot.addWidget(window)
         guest = TrioGuest(qapp)
@@ -39,9 +48,10 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
         add_clusters(hub)
 
         async def engine() -> None:
+            problem = None if history is None else await open_history(hub, str(history))
             async with trio.open_nursery() as nursery:
                 await nursery.start(hub.run)
-                window.attach(hub, nursery)
+                window.attach(hub, nursery, history_problem=problem)
                 if kubeconfigs is not None:
                     window.offer_contexts(kubeconfigs, [])
                 await trio.sleep_forever()

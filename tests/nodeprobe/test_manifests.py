@@ -8,9 +8,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from nodeprobe.config import load_config
+from tests.cluster.kube_objects import namespace
+from tests.kubeharness.cluster import KwokCluster
 
 Tree = Callable[[str], Path]
 RESOURCES = Path(__file__).resolve().parents[2] / "resources" / "nodeprobe"
@@ -124,3 +127,14 @@ def test_the_image_is_multi_stage_slim_non_root_and_pins_what_was_tested() -> No
         if line and not line.startswith("#")
     )
     assert pins == {"psutil": version("psutil"), "prometheus-client": version("prometheus-client")}
+
+
+@pytest.mark.cluster
+def test_the_api_server_accepts_the_daemonset(kube_cluster: KwokCluster) -> None:
+    """A server-side dry run on the real API server: schema, defaults and admission."""
+    kube_cluster.apply(namespace("atlhyper"))
+    result = kube_cluster.kubectl(
+        "apply", "--dry-run=server", "-o", "name", "-f", str(RESOURCES / "daemonset.yaml")
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "daemonset.apps/atlhyper-nodeprobe"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from headless_agent.store import HistoryStore, NodeSampleBlock, SeriesSelector
+from headless_agent.store import HistoryStore, NodeSampleBlock, SeriesSelector, cluster_identity
 from tests.store.conftest import DAY, FAST, Clock
 
 START = 1_767_225_600.0  # a window boundary
@@ -108,3 +109,34 @@ def test_selectors_take_patterns(fleet: tuple[Path, float]) -> None:
             ("node-b", "cpu_percent"),
         ]
         assert store.list_series(SeriesSelector("prod", ("node-c",))) == []
+
+
+def test_closing_while_queries_run_in_other_threads_is_safe(tmp_path: Path) -> None:
+    # The desktop abandons a superseded query; its thread may still be reading when the
+    # app closes the store. Closing waits for it; later queries get a clear error.
+    store = HistoryStore.open(tmp_path / "h.sqlite3", options=FAST)
+    for n in range(200):
+        store.bind_cluster(f"c{n}", cluster_identity(f"u{n}", f"c{n}"))
+    store.flush()
+    outcomes: list[str] = []
+    reading = threading.Semaphore(0)
+
+    def read() -> None:
+        store.clusters()
+        reading.release()  # this thread has its connection and keeps querying
+        while True:
+            try:
+                assert len(store.clusters()) == 200
+            except RuntimeError as error:
+                outcomes.append(str(error))
+                return
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for _ in threads:
+        reading.acquire(timeout=10)
+    store.close()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert outcomes == ["the history store is closed"] * 4

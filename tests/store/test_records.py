@@ -100,7 +100,7 @@ def test_an_anomaly_opened_again_while_open_continues_its_episode(store: History
     store.flush()
     (episode,) = store.anomaly_timeline("prod", T0, T0 + 1000)
     assert episode.first_seen == T0 and episode.last_seen == T0 + 900
-    assert [t.type for t in episode.transitions] == ["opened", "opened"]
+    assert [t.type for t in episode.transitions] == ["opened", "continued"]
 
 
 def test_episodes_that_ended_while_nobody_watched_are_closed(

@@ -6,6 +6,8 @@ from __future__ import annotations
 import trio
 import trio.testing
 
+from headless_agent.demo.fleet import DemoCluster
+from headless_agent.demo.source import demo_specs
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import Hub
 from headless_agent.kube.health import ConnectionState
@@ -94,3 +96,16 @@ async def test_a_crashing_deployment_reports_fewer_ready_replicas(
         checkout = hub.clusters["demo-prod-eu"].state.get("Deployment", "shop", "checkout")
         assert isinstance(checkout, WorkloadRecord) and checkout.ready == checkout.desired
         nursery.cancel_scope.cancel()
+
+
+def test_each_demo_cluster_is_a_cluster_of_its_own() -> None:
+    # History tells clusters apart by the kube-system namespace's UID; demo clusters that
+    # shared objects' UIDs would pour into one history.
+    clusters = [DemoCluster.build(spec, T0) for spec in demo_specs()]
+    kube_system = {c.objects["Namespace"][("", "kube-system")]["metadata"]["uid"] for c in clusters}
+    assert len(kube_system) == len(clusters) == 3
+    for cluster in clusters:
+        pods = cluster.objects["Pod"].values()
+        owners = {r["uid"] for p in pods for r in p["metadata"].get("ownerReferences", ())}
+        uids = {r["metadata"]["uid"] for kind in cluster.objects.values() for r in kind.values()}
+        assert owners and owners <= uids  # references still point at their owners

@@ -122,6 +122,36 @@ def test_unschedulable_waits_for_its_grace_period() -> None:
     assert "Insufficient cpu" in h.detector.open_anomalies()[0].message
 
 
+def test_anomalies_in_their_grace_period_are_tracked_until_they_open_or_go() -> None:
+    # What history reconciliation asks after a restart: is this problem still there, even
+    # if detection has not opened it again yet?
+    h = Harness(unschedulable_grace=60)
+
+    def pending(since: float) -> dict[str, Any]:
+        return _bare(
+            "p",
+            phase="Pending",
+            ready=False,
+            ready_since=since,
+            containers=[],
+            scheduled=("False", "Unschedulable"),
+        )
+
+    h.feed("Pod", pending(T0))
+    assert h.detector.open_anomalies() == []
+    assert {(k.name, k.reason) for k in h.detector.tracked_keys()} == {("p", "Unschedulable")}
+    h.advance(61)
+    assert {(k.name, k.reason) for k in h.detector.tracked_keys()} == {("p", "Unschedulable")}
+    assert h.reasons() == {"Unschedulable"}
+    h.feed("Pod", _bare("p"))
+    assert h.detector.tracked_keys() == set()
+    h.feed("Pod", pending(h.clock.now))
+    assert len(h.detector.tracked_keys()) == 1
+    h.feed("Pod", _bare("p"))  # scheduled within its grace period: nothing left to track
+    assert h.detector.tracked_keys() == set()
+    assert [entry[0] for entry in h.log()] == ["opened", "resolved"]
+
+
 def test_running_but_not_ready_after_grace_unless_a_better_reason_exists() -> None:
     h = Harness(not_ready_grace=120)
     h.feed(

@@ -42,14 +42,19 @@ def test_demo_anomalies_come_out_as_json_lines_and_sigterm_stops_cleanly() -> No
     assert "反复崩溃" in crash["message"]
 
 
-def test_an_unknown_context_is_a_clear_error(tmp_path: Path) -> None:
-    kubeconfig = tmp_path / "config"
+def _unreachable_kubeconfig(folder: Path) -> Path:
+    kubeconfig = folder / "config"
     kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\n"
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
         "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
         "users: [{name: u, user: {token: t}}]\n"
         "contexts: [{name: prod, context: {cluster: c, user: u}}]\n"
     )
+    return kubeconfig
+
+
+def test_an_unknown_context_is_a_clear_error(tmp_path: Path) -> None:
+    kubeconfig = _unreachable_kubeconfig(tmp_path)
     result = subprocess.run(
         [*COMMAND, "--context", "staging"],
         env={**os.environ, "KUBECONFIG": str(kubeconfig)},
@@ -59,3 +64,42 @@ def test_an_unknown_context_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unknown context(s): staging" in result.stderr and "known: prod" in result.stderr
+
+
+def test_a_file_that_is_not_a_history_is_refused_and_left_alone(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes, not a database\n" * 100)
+    before = notes.read_bytes()
+    kubeconfig = _unreachable_kubeconfig(tmp_path)
+    result = subprocess.run(
+        [*COMMAND, "--history", str(notes)],
+        env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert str(notes) in result.stderr and "has not changed it" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert notes.read_bytes() == before
+
+
+def test_the_demo_never_enters_a_real_history_file(tmp_path: Path) -> None:
+    real = tmp_path / "history.sqlite3"
+    kept = tmp_path / "kept.sqlite3"
+    env = {**os.environ, "ATLHYPER_DB": str(real)}
+    runs = [["--demo"], ["--demo", "--history", str(kept)]]
+    for extra in runs:
+        process = subprocess.Popen(
+            [*COMMAND, *extra, "--demo-speed", "20"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(4)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+        assert process.returncode == 0, err
+    # The demo's history goes to a throwaway file, whatever ATLHYPER_DB or --history say.
+    assert not real.exists() and not kept.exists()

@@ -11,16 +11,19 @@ import pytest
 from babel.messages.pofile import read_po
 
 from desktop.anomaly_table import AnomalyTableModel
+from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
 from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube.health import ConnectionState
+from headless_agent.store.paths import FILE_NAME
+from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language)\.[a-z_.]+$"
+    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -71,13 +74,22 @@ def used_message_ids() -> set[str]:
                     isinstance(node, ast.Constant)
                     and isinstance(node.value, str)
                     and ID_PATTERN.match(node.value)
+                    and node.value != FILE_NAME  # the history file's name, not a message
                 ):
                     used.add(node.value)
     used |= {f"state.{s.value}" for s in ConnectionState}
     used |= {f"severity.{s.label}" for s in Severity}
-    tables = (AnomalyTableModel, PodTableModel, NodeTableModel, WorkloadTableModel)
+    tables = (
+        AnomalyTableModel,
+        PodTableModel,
+        NodeTableModel,
+        WorkloadTableModel,
+        EpisodeTableModel,
+        EventTableModel,
+    )
     used |= {f"column.{c}" for table in tables for c in table.columns}
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
+    used |= {f"history.transition.{step}" for step in EPISODE_STEPS}
     return used
 
 

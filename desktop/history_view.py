@@ -1,0 +1,231 @@
+"""The History tab: what went wrong in a cluster over a chosen range, from the history file.
+
+Anomaly episodes (with how each began, changed and ended, including across app restarts)
+above the cluster's Warning events, searchable. Queries run in a worker thread; a newer
+query cancels the one in flight, so typing in the search field never queues work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import trio
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.history_models import EpisodeTableModel, EventTableModel
+from desktop.language import Language
+from headless_agent.store import AnomalyEpisode, HistoryStore, StoredEvent, UnknownCluster
+
+#: the ranges offered, in seconds, with their catalog keys
+RANGES = (
+    (3600, "history.range.hour"),
+    (6 * 3600, "history.range.hours6"),
+    (86400, "history.range.day"),
+    (7 * 86400, "history.range.week"),
+    (30 * 86400, "history.range.days30"),
+)
+DEFAULT_RANGE = 2  # the last 24 hours
+SEARCH_DELAY_MS = 250
+EVENT_LIMIT = 500
+
+
+def _sorted_table(model: EpisodeTableModel | EventTableModel, parent: QObject) -> QTableView:
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(Qt.ItemDataRole.UserRole)
+    view = QTableView()
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    return view
+
+
+class HistoryView(QWidget):
+    def __init__(self, language: Language, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.language = language
+        self._store: HistoryStore | None = None
+        self._problem: str | None = None
+        self._nursery: trio.Nursery | None = None
+        self._cluster: str | None = None
+        self._loading: trio.CancelScope | None = None
+        self._loaded_once = False
+
+        self.range_box = QComboBox()
+        for seconds, _ in RANGES:
+            self.range_box.addItem("", seconds)
+        self.range_box.setCurrentIndex(DEFAULT_RANGE)
+        self.range_box.currentIndexChanged.connect(self.reload)
+        self.search = QLineEdit()
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self.reload)
+        self.search.textChanged.connect(self._search_timer.start)
+        self.summary = QLabel()
+        self.summary.setProperty("dynamic", True)  # counts and the file's path
+        self.summary.setWordWrap(True)
+
+        self.episode_model = EpisodeTableModel(language, self)
+        self.episode_view = _sorted_table(self.episode_model, self)
+        for column, width in enumerate((70, 160, 160, 80, 230, 140)):
+            self.episode_view.setColumnWidth(column, width)
+        self.episode_view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+        self.event_model = EventTableModel(language, self)
+        self.event_view = _sorted_table(self.event_model, self)
+        for column, width in enumerate((160, 300, 140, 60)):
+            self.event_view.setColumnWidth(column, width)
+        self.event_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        self.episodes_title = QLabel()
+        self.events_title = QLabel()
+
+        controls = QHBoxLayout()
+        controls.addWidget(self.range_box)
+        controls.addWidget(self.search, 1)
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(self.episodes_title)
+        upper_layout.addWidget(self.episode_view)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.events_title)
+        lower_layout.addWidget(self.event_view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(upper)
+        splitter.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.addLayout(controls)
+        layout.addWidget(self.summary)
+        layout.addWidget(splitter, 1)
+
+        language.changed.connect(self.retranslate)
+        self.retranslate()
+
+    # --- wiring ----------------------------------------------------------------------------
+
+    def attach(
+        self, store: HistoryStore | None, nursery: trio.Nursery, problem: str | None
+    ) -> None:
+        """Read from ``store`` (None: history is off, ``problem`` says why)."""
+        self._store, self._nursery, self._problem = store, nursery, problem
+        self.reload()
+
+    def show_cluster(self, name: str | None) -> None:
+        if name != self._cluster:
+            self._cluster = name
+            self.episode_model.set_rows([])
+            self.event_model.set_rows([])
+            self.reload()
+
+    @property
+    def range_seconds(self) -> int:
+        return int(self.range_box.currentData())
+
+    # --- texts -----------------------------------------------------------------------------
+
+    def retranslate(self) -> None:
+        tr = self.language.tr
+        for index, (_, key) in enumerate(RANGES):
+            self.range_box.setItemText(index, tr(key))
+        self.search.setPlaceholderText(tr("history.search"))
+        self.episodes_title.setText(tr("history.episodes"))
+        self.events_title.setText(tr("history.events"))
+        self._render_summary()
+
+    def _render_summary(self) -> None:
+        tr = self.language.tr
+        if self._problem is not None:
+            self.summary.setText(tr("history.off", reason=self._problem))
+        elif self._store is None or self._cluster is None:
+            self.summary.setText("")
+        elif not self._loaded_once:
+            self.summary.setText(tr("history.loading"))
+        elif not self.episode_model.rowCount() and not self.event_model.rowCount():
+            self.summary.setText(tr("history.nothing", range=self.range_box.currentText()))
+        else:
+            self.summary.setText(
+                tr(
+                    "history.summary",
+                    episodes=self.episode_model.rowCount(),
+                    open=sum(
+                        self.episode_model.row(i).is_open
+                        for i in range(self.episode_model.rowCount())
+                    ),
+                    events=self.event_model.rowCount(),
+                    range=self.range_box.currentText(),
+                )
+            )
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Query again (range, search or cluster changed, or new anomalies were recorded)."""
+        if self._loading is not None:
+            self._loading.cancel()
+            self._loading = None
+        store, cluster, nursery = self._store, self._cluster, self._nursery
+        if store is None or cluster is None or nursery is None:
+            self._render_summary()
+            return
+        end = time.time()
+        start = end - self.range_seconds
+        text = self.search.text().strip() or None
+        scope = self._loading = trio.CancelScope()
+
+        def query() -> tuple[list[AnomalyEpisode], list[StoredEvent]]:
+            store.flush(timeout=5)  # what the engine recorded a moment ago belongs here
+            try:
+                episodes = store.anomaly_timeline(cluster, start, end)
+                events = store.search_events(cluster, text=text, since=start, limit=EVENT_LIMIT)
+            except UnknownCluster:
+                return [], []  # nothing recorded for it yet
+            if text:
+                needle = text.casefold()
+                episodes = [e for e in episodes if needle in _episode_haystack(e)]
+            return episodes, events
+
+        nursery.start_soon(self._load, scope, query)
+
+    async def _load(
+        self,
+        scope: trio.CancelScope,
+        query: Callable[[], tuple[list[AnomalyEpisode], list[StoredEvent]]],
+    ) -> None:
+        with scope:
+            # abandon_on_cancel: a superseded query's answer is simply dropped.
+            episodes, events = await trio.to_thread.run_sync(query, abandon_on_cancel=True)
+            if scope.cancel_called:
+                return
+            self.episode_model.set_rows(episodes)
+            self.event_model.set_rows(events)
+            self._loaded_once = True
+            self._render_summary()
+        if self._loading is scope:
+            self._loading = None
+
+
+def _episode_haystack(episode: AnomalyEpisode) -> str:
+    return " ".join(
+        (episode.kind, episode.namespace, episode.name, episode.reason, episode.message)
+    ).casefold()
