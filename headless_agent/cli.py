@@ -169,10 +169,3 @@ def headless_main(argv: list[str] | None = None) -> int:
 
     trio.run(run)
     return 0
-
-
-def agent_main(argv: list[str] | None = None) -> int:
-    """`atlhyper-agent`: the engine inside a cluster, serving a hub."""
-    parser = _parser("atlhyper-agent", "Collect, buffer and relay a cluster's state to a hub.")
-    parser.parse_args(argv)
-    parser.error("agent mode is not available in this version yet")

@@ -18,12 +18,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import trio
 
+from headless_agent.agent.client import AgentSession, AgentTarget, AnomalyMirror
 from headless_agent.demo.fleet import ClusterSpec
 from headless_agent.demo.source import DEMO_PREFIX, demo_specs, run_demo_cluster
-from headless_agent.detect.anomaly import Anomaly, Transition
+from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
 from headless_agent.detect.detector import Detector
 from headless_agent.detect.rules import DetectionSettings
 from headless_agent.kube.cluster_source import KubeTarget, run_cluster
@@ -41,6 +43,20 @@ class SourceFailed(KubeError):
     category = "internal"
 
 
+class AnomalySource(Protocol):
+    """Where a cluster's anomalies come from: a Detector, or an agent's (mirrored)."""
+
+    listeners: list[Callable[[Transition], None]]
+
+    def open_anomalies(self) -> list[Anomaly]: ...
+
+    def tracked_keys(self) -> set[AnomalyKey]: ...
+
+    async def caught_up(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+
 TransitionListener = Callable[[str, Transition], None]
 HealthListener = Callable[[str, HealthSnapshot], None]
 SourceRunner = Callable[[ClusterState, ClusterHealth], Awaitable[None]]
@@ -54,7 +70,7 @@ class ClusterHandle:
     origin: str  # "kubeconfig" | "demo" | "agent"
     state: ClusterState
     health: ClusterHealth
-    detector: Detector
+    detector: AnomalySource
     description: str = ""
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     #: set the first time the cluster is fully listed
@@ -107,14 +123,25 @@ class Hub:
                 outer.cancel_scope.cancel()
 
     def add_cluster(
-        self, name: str, origin: str, runner: SourceRunner, *, description: str = ""
+        self,
+        name: str,
+        origin: str,
+        runner: SourceRunner,
+        *,
+        description: str = "",
+        anomalies: Callable[[ClusterState], AnomalySource] | None = None,
     ) -> ClusterHandle:
-        """Start watching a cluster fed by ``runner(state, health)``."""
+        """Start watching a cluster fed by ``runner(state, health)``; its anomalies come
+        from a Detector over its state unless ``anomalies`` makes another source."""
         if name in self.clusters:
             raise ValueError(f"a cluster named {name!r} is already watched")
         state = ClusterState(name)
         health = ClusterHealth(name, clock=self.clock)
-        detector = Detector(state, settings=self.settings, clock=self.clock)
+        detector: AnomalySource
+        if anomalies is not None:
+            detector = anomalies(state)
+        else:
+            detector = Detector(state, settings=self.settings, clock=self.clock)
         handle = ClusterHandle(name, origin, state, health, detector, description)
         health.on_change = lambda snapshot: self._health_changed(name, snapshot)
         detector.listeners.append(lambda transition: self._transition(name, transition))
@@ -125,15 +152,28 @@ class Hub:
             self._waiting.append((handle, runner))
         return handle
 
-    def watch_context(self, target: KubeTarget) -> ClusterHandle:
-        """Watch one kubeconfig context."""
+    def watch_context(self, target: KubeTarget, *, name: str | None = None) -> ClusterHandle:
+        """Watch one kubeconfig context (called ``name``, by default the context's)."""
         info = target.kubeconfigs.contexts.get(target.context)
         description = f"{info.server} ({info.file})" if info is not None else ""
 
         async def runner(state: ClusterState, health: ClusterHealth) -> None:
             await run_cluster(target, state, health)
 
-        return self.add_cluster(target.context, "kubeconfig", runner, description=description)
+        return self.add_cluster(
+            name or target.context, "kubeconfig", runner, description=description
+        )
+
+    def watch_agent(self, name: str, target: AgentTarget) -> ClusterHandle:
+        """Watch a cluster through its in-cluster agent (its anomalies are the agent's)."""
+        mirror = AnomalyMirror(name, clock=self.clock)
+
+        async def runner(state: ClusterState, health: ClusterHealth) -> None:
+            await AgentSession(name, target, state, health, mirror, self.history).run()
+
+        return self.add_cluster(
+            name, "agent", runner, description=target.url, anomalies=lambda state: mirror
+        )
 
     def watch_demo(self, *, speed: float = 1.0) -> list[ClusterHandle]:
         """Watch the built-in demo fleet (simulated clusters, always labelled as a demo)."""

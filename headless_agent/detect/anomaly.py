@@ -80,3 +80,5 @@ class TransitionType(enum.Enum):
 class Transition:
     type: TransitionType
     anomaly: Anomaly
+    #: when it happened, if not just now (an agent relaying what it saw earlier)
+    at: float | None = None

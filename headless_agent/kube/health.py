@@ -54,6 +54,7 @@ class ClusterHealth:
     _hidden: dict[str, str] = field(default_factory=dict)
     _setup_error: KubeError | None = None
     _snapshot: HealthSnapshot | None = None
+    _relayed: tuple[ConnectionState, str | None, str | None, tuple[str, ...]] | None = None
 
     def expect(self, kind_label: str) -> None:
         self._kinds.setdefault(kind_label, KindStatus())
@@ -89,6 +90,18 @@ class ClusterHealth:
         self._setup_error = error
         self._recompute()
 
+    def relayed(
+        self,
+        state: ConnectionState,
+        error: str | None,
+        category: str | None,
+        hidden: tuple[str, ...],
+    ) -> None:
+        """The health an agent reports of its own informers (the agent is reachable)."""
+        self._relayed = (state, error, category, hidden)
+        self._setup_error = None
+        self._recompute()
+
     def forget(self, kind_label: str) -> None:
         self._kinds.pop(kind_label, None)
         self._recompute()
@@ -115,14 +128,19 @@ class ClusterHealth:
             state = ConnectionState.SYNCED
         else:
             state = ConnectionState.CONNECTING
+        hidden = tuple(self._hidden[k] for k in sorted(self._hidden))
+        last_text = str(last_error) if last_error is not None else None
+        category = last_error.category if last_error is not None else None
+        if self._relayed is not None and self._setup_error is None:
+            state, last_text, category, hidden = self._relayed
         previous = self._snapshot
         since = previous.since if previous is not None and previous.state == state else self.clock()
         snapshot = HealthSnapshot(
             state=state,
-            last_error=str(last_error) if last_error is not None else None,
-            last_error_category=last_error.category if last_error is not None else None,
+            last_error=last_text,
+            last_error_category=category,
             since=since,
-            hidden=tuple(self._hidden[k] for k in sorted(self._hidden)),
+            hidden=hidden,
             kinds={k: s.phase for k, s in kinds.items()},
         )
         self._snapshot = snapshot

@@ -206,7 +206,7 @@ class HistoryStore:
 
     def record_transition(self, cluster: str, transition: Transition) -> None:
         """An anomaly opened, changed or resolved. Fits ``Hub.transition_listeners``."""
-        at = self.clock()
+        at = transition.at if transition.at is not None else self.clock()
         self._submit(
             lambda w: writing.record_transition(
                 w.db, w.clusters.cluster_id(cluster), transition, at

@@ -1,0 +1,316 @@
+"""The hub's side of an agent: a cluster source next to the kubeconfig informers.
+
+It mirrors the agent's state into a ClusterState (a snapshot, then the stream of changes),
+mirrors the agent's anomalies (the agent watched all along, so its detection is the one
+that saw what happened while the hub was away), relays the agent's health, and pulls
+node samples into the history. A broken connection resumes from the last line received;
+an agent that no longer has those lines answers 410 and the hub takes a fresh snapshot,
+which like a relist publishes only what changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx
+import trio
+
+from headless_agent.agent import protocol
+from headless_agent.agent.protocol import ProtocolError
+from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition, TransitionType
+from headless_agent.kube.errors import Forbidden, KubeError, Unauthorized, Unreachable
+from headless_agent.kube.health import ClusterHealth, ConnectionState
+from headless_agent.kube.watching import Backoff
+from headless_agent.state.cluster_state import ClusterState
+from headless_agent.store import HistoryStore
+
+log = logging.getLogger(__name__)
+
+#: how often node samples are fetched (the probes' default interval)
+SAMPLE_INTERVAL = 15.0
+
+
+class AgentError(KubeError):
+    """The agent answered something the hub cannot use."""
+
+    category = "agent"
+
+
+@dataclass(frozen=True)
+class AgentTarget:
+    """An agent to reach: its base URL and a viewer (or operator) token."""
+
+    url: str
+    token: str
+    ca_file: str | None = None
+    verify: bool = True
+    #: how often node samples are fetched
+    sample_interval: float = SAMPLE_INTERVAL
+
+    def __repr__(self) -> str:  # the token never goes into logs or tracebacks
+        return f"AgentTarget(url={self.url!r})"
+
+
+class AnomalyMirror:
+    """The agent's open anomalies, kept current from its transitions; the same surface as
+    a Detector, so the Hub and its consumers cannot tell the two apart."""
+
+    def __init__(self, cluster: str, clock: Callable[[], float] = time.time) -> None:
+        self.cluster = cluster
+        self.clock = clock
+        self.listeners: list[Callable[[Transition], None]] = []
+        self._open: dict[AnomalyKey, Anomaly] = {}
+        self._current = trio.Event()
+
+    def open_anomalies(self) -> list[Anomaly]:
+        return sorted(self._open.values(), key=lambda a: (-a.severity, a.key))
+
+    def tracked_keys(self) -> set[AnomalyKey]:
+        return set(self._open)
+
+    async def caught_up(self) -> None:
+        await self._current.wait()
+
+    async def run(self) -> None:
+        await trio.sleep_forever()
+
+    def apply(self, transition: Transition) -> None:
+        key = transition.anomaly.key
+        if transition.type is TransitionType.RESOLVED:
+            if self._open.pop(key, None) is None:
+                return
+        else:
+            self._open[key] = transition.anomaly
+        self._notify(transition)
+
+    def reset(self, anomalies: list[Anomaly]) -> None:
+        """The agent's open anomalies after a snapshot: what changed while we were away."""
+        now = self.clock()
+        fresh = {a.key: a for a in anomalies}
+        for key in sorted(set(self._open) - set(fresh)):
+            gone = replace(self._open.pop(key), resolved_at=now, last_seen=now)
+            self._notify(Transition(TransitionType.RESOLVED, gone, at=now))
+        for key, anomaly in sorted(fresh.items()):
+            before = self._open.get(key)
+            if before != anomaly:
+                self._open[key] = anomaly
+                kind = TransitionType.OPENED if before is None else TransitionType.UPDATED
+                self._notify(Transition(kind, anomaly, at=anomaly.last_seen))
+        self._current.set()
+
+    def _notify(self, transition: Transition) -> None:
+        for listener in list(self.listeners):
+            listener(transition)
+
+
+class AgentSession:
+    """One cluster through one agent, for the life of its task."""
+
+    def __init__(
+        self,
+        name: str,
+        target: AgentTarget,
+        state: ClusterState,
+        health: ClusterHealth,
+        mirror: AnomalyMirror,
+        history: HistoryStore | None,
+    ) -> None:
+        self.name = name
+        self.target = target
+        self.state = state
+        self.health = health
+        self.mirror = mirror
+        self.history = history
+        self.cursor: int | None = None
+        self._health: dict[str, Any] | None = None  # as the agent last reported it
+        self.sample_cursor = 0
+        #: node samples received, newest last (a short window for views without history)
+        self.received_samples = 0
+        self.sample_gaps = 0
+
+    def _client(self) -> httpx.AsyncClient:
+        verify: ssl.SSLContext | bool = self.target.verify
+        if self.target.ca_file and self.target.verify:
+            verify = ssl.create_default_context(cafile=self.target.ca_file)
+        return httpx.AsyncClient(
+            base_url=self.target.url.rstrip("/"),
+            headers={"Authorization": f"Bearer {self.target.token}"},
+            verify=verify,
+            timeout=httpx.Timeout(15.0, read=protocol.HEARTBEAT * 3),
+        )
+
+    async def run(self) -> None:
+        async with self._client() as client, trio.open_nursery() as nursery:
+            nursery.start_soon(self._follow_samples, client)
+            await self._follow_state(client)
+
+    # --- state and anomalies -----------------------------------------------------------------
+
+    async def _follow_state(self, client: httpx.AsyncClient) -> None:
+        backoff = Backoff(1.0, 30.0)
+        while True:
+            try:
+                if self.cursor is None:
+                    await self._take_snapshot(client)
+                await self._stream(client)
+                backoff.reset()
+                await trio.sleep(0.1)  # the stream ended (410, agent closing): go again
+                continue
+            except (httpx.TransportError, httpx.StreamError) as error:
+                self.health.setup_failed(Unreachable(f"agent {self.target.url}: {error}"))
+            except KubeError as error:
+                self.health.setup_failed(error)
+            except ProtocolError as error:
+                # Something this hub cannot read: start over from a snapshot.
+                self.cursor = None
+                self.health.setup_failed(AgentError(f"unreadable answer from the agent: {error}"))
+            await trio.sleep(backoff.next_delay())
+
+    async def _take_snapshot(self, client: httpx.AsyncClient) -> None:
+        response = await client.get("/v1/snapshot")
+        _check(response)
+        document = protocol.parse_json(response.content)
+        cursor = document.get("cursor") if isinstance(document, dict) else None
+        objects = document.get("objects") if isinstance(document, dict) else None
+        if not isinstance(cursor, int) or not isinstance(objects, dict):
+            raise ProtocolError("the snapshot lacks its cursor or objects")
+        if document.get("protocol") != protocol.PROTOCOL:
+            raise ProtocolError(f"protocol {document.get('protocol')!r} is not {protocol.PROTOCOL}")
+        listed = set()
+        for kind, entries in objects.items():
+            if not isinstance(entries, list):
+                raise ProtocolError(f"objects of {kind!r} are not a list")
+            relist = self.state.begin_relist(kind)
+            for entry in entries:
+                if not isinstance(entry, list) or len(entry) != 3:
+                    raise ProtocolError(f"an object of {kind!r} is not [namespace, name, record]")
+                relist.feed_record(protocol.read_record(kind, entry[2]))
+            relist.finish()
+            listed.add(kind)
+        for kind in set(self.state.kinds()) - listed:
+            self.state.forget(kind)
+        anomalies = document.get("anomalies", [])
+        if not isinstance(anomalies, list):
+            raise ProtocolError("anomalies are not a list")
+        self.mirror.reset([protocol.read_anomaly(a, self.name) for a in anomalies])
+        self._relay_health(document.get("health"))
+        self.cursor = cursor
+
+    async def _stream(self, client: httpx.AsyncClient) -> None:
+        async with client.stream("GET", "/v1/stream", params={"cursor": self.cursor}) as response:
+            if response.status_code == 410:
+                await response.aread()
+                log.info("%s: %s", self.name, _message(response))
+                self.cursor = None  # the agent lost the lines we need: snapshot again
+                return
+            if response.status_code != 200:
+                await response.aread()
+                _check(response)
+            if self._health is not None:  # connected again: the agent's word counts again
+                self._relay_health(self._health)
+            async for line in response.aiter_lines():
+                if line:
+                    self._apply(protocol.parse_json(line.encode()))
+
+    def _apply(self, line: Any) -> None:
+        if not isinstance(line, dict):
+            raise ProtocolError("a stream line is not an object")
+        kind = line.get("t")
+        if kind == "heartbeat":
+            return
+        seq = line.get("seq")
+        if not isinstance(seq, int):
+            raise ProtocolError("a stream line has no sequence number")
+        if kind == "change":
+            object_kind = line.get("kind")
+            namespace, name = line.get("ns"), line.get("name")
+            if not all(isinstance(v, str) for v in (object_kind, namespace, name)):
+                raise ProtocolError("a change line lacks kind, ns or name")
+            assert isinstance(object_kind, str) and isinstance(namespace, str)
+            assert isinstance(name, str)
+            data = line.get("record")
+            record = None if data is None else protocol.read_record(object_kind, data)
+            self.state.apply_record(object_kind, (namespace, name), record)
+        elif kind == "anomaly":
+            self.mirror.apply(protocol.read_transition(line, self.name))
+        elif kind == "health":
+            self._relay_health(line.get("health"))
+        # Unknown line types are skipped: a newer agent may say more than this hub knows.
+        self.cursor = seq
+
+    def _relay_health(self, document: Any) -> None:
+        if not isinstance(document, dict):
+            raise ProtocolError("health is not an object")
+        try:
+            state = ConnectionState(document.get("state"))
+        except ValueError:
+            raise ProtocolError(f"unknown state {document.get('state')!r}") from None
+        self._health = document
+        hidden = document.get("hidden") or []
+        error, category = document.get("error"), document.get("category")
+        self.health.relayed(
+            state,
+            error if isinstance(error, str) else None,
+            category if isinstance(category, str) else None,
+            tuple(str(h) for h in hidden) if isinstance(hidden, list) else (),
+        )
+
+    # --- node samples ----------------------------------------------------------------------
+
+    async def _follow_samples(self, client: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                await self._fetch_samples(client)
+            except (httpx.HTTPError, ProtocolError, KubeError) as error:
+                log.info("%s: node samples not fetched: %s", self.name, error)
+            await trio.sleep(self.target.sample_interval)
+
+    async def _fetch_samples(self, client: httpx.AsyncClient) -> None:
+        while True:  # until caught up: one answer holds at most the agent's page size
+            response = await client.get("/v1/node-samples", params={"after": self.sample_cursor})
+            _check(response)
+            document = protocol.parse_json(response.content)
+            if not isinstance(document, dict) or not isinstance(document.get("samples"), list):
+                raise ProtocolError("node samples answer lacks its samples")
+            oldest = document.get("oldest")
+            if isinstance(oldest, int) and self.sample_cursor and oldest > self.sample_cursor + 1:
+                self.sample_gaps += 1  # the agent's buffer did not reach back far enough
+            entries = document["samples"]
+            samples = []
+            for entry in entries:
+                if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], int):
+                    raise ProtocolError("a node sample entry is not [number, sample]")
+                samples.append(protocol.read_samples(entry[1]))
+                self.sample_cursor = entry[0]
+            if samples and self.history is not None:
+                self.history.record_node_samples(self.name, samples)
+            self.received_samples += len(samples)
+            last = document.get("last")
+            if not entries or not isinstance(last, int) or self.sample_cursor >= last:
+                return
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        document = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(document, dict) and isinstance(document.get("error"), str):
+        return str(document["error"])
+    return response.text[:200]
+
+
+def _check(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    message = f"agent: {_message(response)} (HTTP {response.status_code})"
+    if response.status_code == 401:
+        raise Unauthorized(401, "Unauthorized", message)
+    if response.status_code == 403:
+        raise Forbidden(403, "Forbidden", message)
+    raise AgentError(message)

@@ -1,0 +1,186 @@
+"""What the agent and a hub say to each other (protocol version 1), both directions.
+
+All JSON, encoded with orjson. Records and anomalies travel as arrays of field values
+(``state.record_codec``), a fraction of the raw objects' size.
+
+``GET /v1/snapshot`` — the cluster now::
+
+    {"protocol": 1, "cluster": "prod", "cursor": 812,
+     "health": {"state": "synced", "error": null, "category": null, "hidden": []},
+     "objects": {"Pod": [["shop", "checkout-1", [...record...]], ...], ...},
+     "anomalies": [[...anomaly...], ...]}
+
+``GET /v1/stream?cursor=N`` — newline-delimited JSON, every line after N, then new lines
+as they happen; a heartbeat line every ``HEARTBEAT`` seconds when nothing else is said.
+``410 Gone`` when the agent no longer has the lines after N (the hub takes a snapshot)::
+
+    {"seq": 813, "t": "change", "kind": "Pod", "ns": "shop", "name": "checkout-1",
+     "record": [...] | null}
+    {"seq": 814, "t": "anomaly", "type": "opened", "at": 1764201600.2, "anomaly": [...]}
+    {"seq": 815, "t": "health", "health": {...}}
+    {"t": "heartbeat", "last": 815}
+
+``GET /v1/node-samples?after=N`` — node samples the agent received after its sample
+number N (0: all it keeps), at most ``limit``::
+
+    {"last": 9120, "oldest": 4410, "samples": [[9119, {"node": "w1", "timestamp": ..,
+      "gauges": {..}, "counters": {..}}], ...]}
+
+``POST /v1/node-samples`` — a probe's batch (``nodeprobe.wire``, usually gzip).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import orjson
+
+from headless_agent.detect.anomaly import Anomaly, Transition, TransitionType
+from headless_agent.kube.health import HealthSnapshot
+from headless_agent.state.cluster_state import Change
+from headless_agent.state.record_codec import decode, decode_record, encode
+from headless_agent.state.records import MalformedObject, Record
+from headless_agent.store.samples import NodeSamples
+
+PROTOCOL = 1
+HEARTBEAT = 15.0
+
+
+class ProtocolError(ValueError):
+    """A line or document from the agent that this hub cannot read."""
+
+
+# --- lines the agent writes ---------------------------------------------------------------
+
+
+def change_line(change: Change) -> bytes:
+    namespace, name = change.key
+    record = None if change.new is None else encode(change.new)
+    return orjson.dumps(
+        {"t": "change", "kind": change.kind, "ns": namespace, "name": name, "record": record}
+    )
+
+
+def anomaly_line(transition: Transition, at: float) -> bytes:
+    return orjson.dumps(
+        {
+            "t": "anomaly",
+            "type": transition.type.value,
+            "at": at,
+            "anomaly": encode(transition.anomaly),
+        }
+    )
+
+
+def health_document(snapshot: HealthSnapshot) -> dict[str, Any]:
+    return {
+        "state": snapshot.state.value,
+        "error": snapshot.last_error,
+        "category": snapshot.last_error_category,
+        "hidden": list(snapshot.hidden),
+    }
+
+
+def health_line(snapshot: HealthSnapshot) -> bytes:
+    return orjson.dumps({"t": "health", "health": health_document(snapshot)})
+
+
+def numbered(seq: int, line: bytes) -> bytes:
+    """A journal line with its number in front (lines are stored without it)."""
+    return b'{"seq":%d,%s\n' % (seq, line[1:])
+
+
+def heartbeat_line(last: int) -> bytes:
+    return orjson.dumps({"t": "heartbeat", "last": last}) + b"\n"
+
+
+def samples_document(samples: NodeSamples) -> dict[str, Any]:
+    return {
+        "node": samples.node,
+        "timestamp": samples.timestamp,
+        "gauges": dict(samples.gauges),
+        "counters": dict(samples.counters),
+    }
+
+
+def snapshot_document(
+    cluster: str,
+    cursor: int,
+    health: HealthSnapshot,
+    objects: Mapping[str, Iterable[Record]],
+    anomalies: Iterable[Anomaly],
+) -> bytes:
+    return orjson.dumps(
+        {
+            "protocol": PROTOCOL,
+            "cluster": cluster,
+            "cursor": cursor,
+            "health": health_document(health),
+            "objects": {
+                kind: [[r.namespace, r.name, encode(r)] for r in records]
+                for kind, records in objects.items()
+            },
+            "anomalies": [encode(a) for a in anomalies],
+        }
+    )
+
+
+# --- reading them on the hub --------------------------------------------------------------
+
+
+def _field(document: Any, name: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(document, dict):
+        raise ProtocolError(f"expected an object, got {type(document).__name__}")
+    value = document.get(name)
+    if not isinstance(value, kind):
+        raise ProtocolError(f"{name!r} is missing or not a {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def read_anomaly(data: Any, cluster: str) -> Anomaly:
+    """An anomaly from the agent, renamed to the hub's name for the cluster."""
+    try:
+        anomaly: Anomaly = decode(Anomaly, data)
+    except MalformedObject as error:
+        raise ProtocolError(str(error)) from None
+    return replace(anomaly, key=replace(anomaly.key, cluster=cluster))
+
+
+def read_record(kind: str, data: Any) -> Record:
+    try:
+        return decode_record(kind, data)
+    except MalformedObject as error:
+        raise ProtocolError(str(error)) from None
+
+
+def read_transition(line: Mapping[str, Any], cluster: str) -> Transition:
+    try:
+        kind = TransitionType(_field(line, "type", str))
+    except ValueError:
+        raise ProtocolError(f"unknown transition type {line.get('type')!r}") from None
+    at = _field(line, "at", (int, float))
+    return Transition(kind, read_anomaly(line.get("anomaly"), cluster), at=float(at))
+
+
+def read_samples(document: Any) -> NodeSamples:
+    node = _field(document, "node", str)
+    timestamp = _field(document, "timestamp", (int, float))
+    gauges = _field(document, "gauges", dict)
+    counters = _field(document, "counters", dict)
+    for values in (gauges, counters):
+        for name, value in values.items():
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ProtocolError(f"sample {name!r} of {node} is not a number")
+    try:
+        return NodeSamples(node, float(timestamp), gauges, counters)
+    except ValueError as error:
+        raise ProtocolError(str(error)) from None
+
+
+def parse_json(data: bytes) -> Any:
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise ProtocolError(f"not JSON: {error}") from None
