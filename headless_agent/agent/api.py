@@ -167,7 +167,10 @@ class AgentApi:
         return endpoint
 
     def _authorise(self, request: Request, role: Role) -> Caller:
-        caller = self.tokens.caller(request.headers.get("authorization"))
+        headers = request.headers
+        caller = self.tokens.caller(
+            headers.get("authorization"), headers.get(protocol.TOKEN_HEADER)
+        )
         if caller is None:
             raise _Refusal(
                 401,

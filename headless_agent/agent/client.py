@@ -23,6 +23,8 @@ import trio
 from headless_agent.agent import protocol
 from headless_agent.agent.protocol import ProtocolError
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition, TransitionType
+from headless_agent.kube.cluster_source import KubeTarget
+from headless_agent.kube.connecting import resolve_credentials
 from headless_agent.kube.errors import Forbidden, KubeError, Unauthorized, Unreachable
 from headless_agent.kube.health import ClusterHealth, ConnectionState
 from headless_agent.kube.watching import Backoff
@@ -43,7 +45,9 @@ class AgentError(KubeError):
 
 @dataclass(frozen=True)
 class AgentTarget:
-    """An agent to reach: its base URL and a viewer (or operator) token."""
+    """An agent to reach: its base URL and a viewer (or operator) token — directly (a
+    Service, an Ingress, ``kubectl port-forward``), or ``through`` a kubeconfig context's
+    API server, whose service proxy authenticates the user with their own credentials."""
 
     url: str
     token: str
@@ -51,6 +55,22 @@ class AgentTarget:
     verify: bool = True
     #: how often node samples are fetched
     sample_interval: float = SAMPLE_INTERVAL
+    through: KubeTarget | None = None
+
+    @classmethod
+    def via_api_server(
+        cls,
+        through: KubeTarget,
+        token: str,
+        *,
+        namespace: str = "atlhyper",
+        service: str = "atlhyper-agent",
+        port: int = 8443,
+        scheme: str = "https",
+        sample_interval: float = SAMPLE_INTERVAL,
+    ) -> AgentTarget:
+        path = f"/api/v1/namespaces/{namespace}/services/{scheme}:{service}:{port}/proxy"
+        return cls(path, token, through=through, sample_interval=sample_interval)
 
     def __repr__(self) -> str:  # the token never goes into logs or tracebacks
         return f"AgentTarget(url={self.url!r})"
@@ -133,19 +153,44 @@ class AgentSession:
         self.received_samples = 0
         self.sample_gaps = 0
 
-    def _client(self) -> httpx.AsyncClient:
-        verify: ssl.SSLContext | bool = self.target.verify
-        if self.target.ca_file and self.target.verify:
-            verify = ssl.create_default_context(cafile=self.target.ca_file)
+    async def _client(self) -> httpx.AsyncClient:
+        target = self.target
+        verify: ssl.SSLContext | bool = target.verify
+        if target.ca_file and target.verify:
+            verify = ssl.create_default_context(cafile=target.ca_file)
+        base = target.url
+        headers = {"Authorization": f"Bearer {target.token}"}
+        if target.through is not None:
+            # The API server takes the user's credentials and strips them before the
+            # agent; the agent's token rides in a header of its own.
+            kube = target.through
+            credentials = await trio.to_thread.run_sync(
+                lambda: resolve_credentials(
+                    kube.kubeconfigs, kube.context, extra_path=kube.extra_path
+                )
+            )
+            base = credentials.server.rstrip("/") + target.url
+            verify = credentials.ssl_context
+            headers = {protocol.TOKEN_HEADER: target.token}
+            if credentials.authorization:
+                headers["Authorization"] = credentials.authorization
         return httpx.AsyncClient(
-            base_url=self.target.url.rstrip("/"),
-            headers={"Authorization": f"Bearer {self.target.token}"},
+            base_url=base.rstrip("/"),
+            headers=headers,
             verify=verify,
             timeout=httpx.Timeout(15.0, read=protocol.HEARTBEAT * 3),
         )
 
     async def run(self) -> None:
-        async with self._client() as client, trio.open_nursery() as nursery:
+        while True:
+            try:
+                client = await self._client()
+            except KubeError as error:  # the context's credentials cannot be resolved
+                self.health.setup_failed(error)
+                await trio.sleep(30)
+                continue
+            break
+        async with client, trio.open_nursery() as nursery:
             nursery.start_soon(self._follow_samples, client)
             await self._follow_state(client)
 

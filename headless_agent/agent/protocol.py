@@ -46,6 +46,9 @@ from headless_agent.store.samples import NodeSamples
 
 PROTOCOL = 1
 HEARTBEAT = 15.0
+#: where the agent's token goes when ``Authorization`` carries Kubernetes credentials
+#: (through the API server's service proxy, which strips ``Authorization``)
+TOKEN_HEADER = "x-atlhyper-token"
 
 
 class ProtocolError(ValueError):

@@ -1,10 +1,12 @@
 """Who may call the agent: bearer tokens with roles, read from a mounted Secret.
 
-The Secret is mounted as a folder with one file per role — ``viewer``, ``operator``,
-``probe`` — each holding one token per line (blank lines and ``#`` comments ignored), so
-tokens can be rotated by adding a line, waiting for clients to switch, then removing the
-old one. A token is compared with every known token in constant time
-(``hmac.compare_digest``), and never appears in a log line, an error or ``repr``.
+A token arrives as ``Authorization: Bearer <token>`` or, through the API server's
+service proxy, as ``X-AtlHyper-Token: <token>``. The Secret is mounted as a folder with
+one file per role — ``viewer``, ``operator``, ``probe`` — each holding one token per line
+(blank lines and ``#`` comments ignored), so tokens can be rotated by adding a line,
+waiting for clients to switch, then removing the old one. A token is compared with every
+known token in constant time (``hmac.compare_digest``), and never appears in a log line,
+an error or ``repr``.
 """
 
 from __future__ import annotations
@@ -83,12 +85,18 @@ class TokenBook:
     def __repr__(self) -> str:
         return f"TokenBook({len(self._entries)} tokens)"
 
-    def caller(self, authorization: str | None) -> Caller | None:
-        """Who presented ``Authorization: Bearer <token>``, or None."""
-        if not authorization:
-            return None
-        scheme, _, value = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
+    def caller(self, authorization: str | None, token_header: str | None = None) -> Caller | None:
+        """Who presented ``Authorization: Bearer <token>`` — or the token in
+        ``X-AtlHyper-Token``, which survives the API server's service proxy (it strips
+        ``Authorization``, which there carries the user's own Kubernetes credentials)."""
+        value = ""
+        if authorization:
+            scheme, _, rest = authorization.partition(" ")
+            if scheme.lower() == "bearer":
+                value = rest
+        if not value.strip() and token_header:
+            value = token_header
+        if not value.strip():
             return None
         presented = value.strip().encode()
         found: Role | None = None

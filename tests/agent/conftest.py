@@ -34,12 +34,13 @@ async def serve_agent(
     limits: ApiLimits | None = None,
     relay_limits: RelayLimits | None = None,
     keep_alive: float = 15.0,
+    host: str = "127.0.0.1",
 ) -> ServedAgent:
     relay = Relay(hub, handle, relay_limits)
     nursery.start_soon(relay.run)
     api = AgentApi(relay, TokenBook(TOKENS), limits)
     config = Config()
-    config.bind = ["127.0.0.1:0"]
+    config.bind = [f"{host}:0"]
     config.accesslog = None
     config.keep_alive_timeout = keep_alive
     [url] = await nursery.start(serve, api.app, config)

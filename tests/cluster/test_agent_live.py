@@ -315,3 +315,5 @@ async def test_a_hub_through_the_agent_sees_everything_even_after_a_cut(
 
         await wait_for(lambda: all(g < 5 for g in gaps().values()), 60, f"no gaps ({gaps()})")
         nursery.cancel_scope.cancel()
+    # Leave no crash loops behind for the tests that share this cluster.
+    _kubectl(kube_cluster, "delete", "namespace", NS, "--wait=false")

@@ -84,7 +84,7 @@ async def test_crash_loop_groups_by_deployment_and_resolves(
     )
     await wait_synced(handle)
     pods = await _running_pods(handle, "engine-b", "checkout", 3)
-    assert recorder.of("CrashLoopBackOff") == [], "a healthy start opens nothing"
+    assert recorder.of("CrashLoopBackOff", "checkout") == [], "a healthy start opens nothing"
 
     crashing = container_status(waiting="CrashLoopBackOff", last_terminated="Error", restarts=4)
     await patch_status(

@@ -139,3 +139,4 @@ async def test_history_outlives_the_app(kube_cluster: KwokCluster, tmp_path: Pat
         [event] = store.search_events(context, object_name="cart")
         assert event.reason == "BackOff" and event.count == 7
         second_run.cancel_scope.cancel()
+    await kubectl(kube_cluster, "delete", "namespace", NS, "--wait=false")  # no crash loop left
