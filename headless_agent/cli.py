@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import trio
 
 from headless_agent import __version__
+from headless_agent.agent.client import agent_targets, read_token_file
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
@@ -121,6 +122,16 @@ def headless_main(argv: list[str] | None = None) -> int:
         help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
     )
     parser.add_argument("--no-history", action="store_true", help="keep no history")
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="watch a cluster through its agent (repeatable); token from "
+        "$ATLHYPER_AGENT_TOKEN or --agent-token-file",
+    )
+    parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
+    parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING,
@@ -128,9 +139,19 @@ def headless_main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     hub = Hub()
+    try:
+        token = os.environ.get("ATLHYPER_AGENT_TOKEN") or None
+        if args.agent_token_file:
+            token = read_token_file(args.agent_token_file)
+        agents = agent_targets(args.agent, token, args.agent_ca)
+    except ValueError as error:
+        parser.error(str(error))
+    for name, target in agents:
+        hub.watch_agent(name, target)
+    wants_contexts = args.context or args.all_contexts or not agents
     if args.demo:
         hub.watch_demo(speed=args.demo_speed)
-    else:
+    elif wants_contexts:
         kubeconfigs = load_kubeconfigs()
         for problem in kubeconfigs.problems:
             print(f"atlhyper-headless: {problem}", file=sys.stderr)

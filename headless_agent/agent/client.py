@@ -15,6 +15,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -74,6 +75,35 @@ class AgentTarget:
 
     def __repr__(self) -> str:  # the token never goes into logs or tracebacks
         return f"AgentTarget(url={self.url!r})"
+
+
+def agent_targets(
+    options: list[str], token: str | None, ca_file: str | None
+) -> list[tuple[str, AgentTarget]]:
+    """``NAME=URL`` command-line options as targets; raises ValueError with the reason."""
+    targets = []
+    for option in options:
+        name, _, url = option.partition("=")
+        if not name or not url.startswith(("https://", "http://")):
+            raise ValueError(f"--agent {option!r}: expected NAME=https://HOST:PORT")
+        if not token:
+            raise ValueError(
+                "--agent needs a token: set ATLHYPER_AGENT_TOKEN or --agent-token-file"
+            )
+        targets.append((name, AgentTarget(url, token, ca_file=ca_file)))
+    return targets
+
+
+def read_token_file(path: str) -> str:
+    """The first non-empty line of a token file; raises ValueError naming the file."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"token file {path}: {error}") from None
+    for line in lines:
+        if line.strip() and not line.startswith("#"):
+            return line.strip()
+    raise ValueError(f"token file {path} holds no token")
 
 
 class AnomalyMirror:
