@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nodeprobe import wire
 from nodeprobe.collectors import ALL, Options
@@ -193,3 +195,74 @@ def test_unknown_keys_are_ignored_within_a_version() -> None:
     document["samples"][0]["host_boot_id"] = "abc"
     batch = parse_batch(encoded(document))
     assert batch.samples[0].values[("load1", ())] == 0.5
+
+
+# --- fuzzing: whatever arrives, the agent gets a batch or a BatchError, never a crash ----
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+_value = st.fixed_dictionaries(
+    {"name": st.sampled_from(["load1", "cpu_seconds_total", "nope"]) | st.text(max_size=8)},
+    optional={"labels": _json_values, "value": _json_values},
+)
+_batch = st.fixed_dictionaries(
+    {
+        "schema_version": st.just(1) | _json_values,
+        "node": st.text(max_size=10) | _json_values,
+        "samples": st.lists(
+            st.fixed_dictionaries(
+                {"timestamp": _json_values, "values": st.lists(_value, max_size=4) | _json_values},
+                optional={"elapsed_seconds": _json_values},
+            ),
+            max_size=3,
+        )
+        | _json_values,
+    },
+    optional={
+        "probe_version": _json_values,
+        "sent_at": _json_values,
+        "dropped_samples": _json_values,
+        "fields": st.dictionaries(
+            st.sampled_from(["load1", "cpu_seconds_total"]) | st.text(max_size=8),
+            st.fixed_dictionaries(
+                {"kind": st.sampled_from(["gauge", "counter"]) | _json_values},
+                optional={"unit": _json_values, "labels": _json_values, "help": _json_values},
+            ),
+            max_size=3,
+        )
+        | _json_values,
+        "disabled": _json_values,
+    },
+)
+
+
+@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_batch, compress=st.booleans())
+def test_any_document_is_a_batch_or_a_clear_refusal(document: Any, compress: bool) -> None:
+    try:
+        body = json.dumps(document, allow_nan=True).encode()
+    except (TypeError, ValueError):
+        return
+    if compress:
+        body = gzip.compress(body)
+    try:
+        batch = parse_batch(body)
+    except BatchError as error:
+        assert str(error)  # says what is wrong
+        return
+    assert batch.node and all(math.isfinite(v) for s in batch.samples for v in s.values.values())
+
+
+@settings(max_examples=300)
+@given(data=st.binary(max_size=2000))
+def test_any_bytes_are_a_batch_or_a_clear_refusal(data: bytes) -> None:
+    for body in (data, gzip.compress(data), b"\x1f\x8b" + data):
+        try:
+            parse_batch(body)
+        except BatchError as error:
+            assert str(error)
