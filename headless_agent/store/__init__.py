@@ -36,6 +36,7 @@ Querying — blocking, any thread (from trio: ``trio.to_thread.run_sync``):
 - ``query_series(SeriesSelector(cluster, nodes, names), t1, t2, max_points=1500)`` — chart
   data, resolution chosen by the store; ``list_series(selector)``;
 - ``pod_restarts``, ``slo_windows``, ``audit_log``, ``alert_outbox``, ``clusters()``;
+- ``verify_audit()`` and ``export_audit("csv" | "json")`` — the hash-chained audit log;
 - ``retention()`` and ``size_report()`` — limits and bytes per kind of data.
 
 ``flush()``, ``settle()`` and ``run_retention()`` wait for the writer (tests, tools);
@@ -48,6 +49,7 @@ metrics), ``record_writing`` / ``record_reading`` (everything else), ``retention
 public shapes), ``history_store`` (this API).
 """
 
+from headless_agent.store.audit import AuditVerification
 from headless_agent.store.history_store import HistoryStore
 from headless_agent.store.identity import ClusterIdentity, cluster_identity
 from headless_agent.store.paths import ENVIRONMENT_VARIABLE, default_history_path
@@ -91,6 +93,7 @@ __all__ = [
     "LATEST_VERSION",
     "AnomalyEpisode",
     "AuditEntry",
+    "AuditVerification",
     "ClusterIdentity",
     "ClusterInfo",
     "CorruptDatabase",

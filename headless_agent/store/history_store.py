@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
+from headless_agent.store import audit
 from headless_agent.store import record_reading as reading
 from headless_agent.store import record_writing as writing
+from headless_agent.store.audit import AuditVerification
 from headless_agent.store.identity import ClusterIdentity
 from headless_agent.store.paths import default_history_path
 from headless_agent.store.records import (
@@ -468,6 +470,14 @@ class HistoryStore:
             return reading.audit_entries(db, start, end, cluster_id=cluster_id, action=action)
 
         return self._read(query)
+
+    def verify_audit(self) -> AuditVerification:
+        """Walk the audit log's hash chain; names the first entry that was tampered with."""
+        return self._read(audit.verify)
+
+    def export_audit(self, fmt: str) -> str:
+        """The whole audit log as ``csv`` or ``json``, hashes included."""
+        return self._read(lambda db: audit.export(db, fmt))
 
     def alert_outbox(
         self,

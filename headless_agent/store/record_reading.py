@@ -266,37 +266,32 @@ def audit_entries(
         clauses.append("a.action = ?")
         parameters.append(action)
     rows = db.execute(
-        "SELECT a.at, a.actor, a.action, a.outcome, c.display_name, a.target_kind, "
-        "a.target_namespace, a.target_name, a.parameters, a.detail FROM audit_log a "
-        "LEFT JOIN clusters c ON c.id = a.cluster_id "
+        "SELECT a.id, a.at, a.actor, a.action, a.outcome, a.cluster, a.target_kind, "
+        "a.target_namespace, a.target_name, a.parameters, a.detail, a.identity, a.via, "
+        "a.error, a.duration, a.request_key FROM audit_log a "
         f"WHERE {' AND '.join(clauses)} ORDER BY a.at, a.id",
         parameters,
     )
     return [
         AuditEntry(
-            at,
-            actor,
-            action,
-            outcome,
-            cluster,
-            kind,
-            namespace,
-            name,
-            json.loads(parameters_json or "{}"),
-            detail,
+            at=row[1],
+            actor=row[2],
+            action=row[3],
+            outcome=row[4],
+            cluster=row[5] or None,
+            target_kind=row[6],
+            target_namespace=row[7],
+            target_name=row[8],
+            parameters=json.loads(row[9] or "{}"),
+            detail=row[10],
+            identity=row[11],
+            via=row[12],
+            error=row[13],
+            duration=row[14],
+            request_key=row[15],
+            sequence=row[0],
         )
-        for (
-            at,
-            actor,
-            action,
-            outcome,
-            cluster,
-            kind,
-            namespace,
-            name,
-            parameters_json,
-            detail,
-        ) in rows
+        for row in rows
     ]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from headless_agent.detect.anomaly import Transition, TransitionType
+from headless_agent.store import audit
 from headless_agent.store.identity import ClusterIdentity, provisional_identity
 from headless_agent.store.records import AuditEntry, OutboxAlert, PodRestartObservation, SloWindow
 
@@ -338,22 +339,7 @@ def record_slo_window(db: sqlite3.Connection, cluster_id: int, window: SloWindow
 
 
 def record_audit(db: sqlite3.Connection, cluster_id: int | None, entry: AuditEntry) -> None:
-    db.execute(
-        "INSERT INTO audit_log (at, actor, cluster_id, action, target_kind, target_namespace, "
-        "target_name, parameters, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            entry.at,
-            entry.actor,
-            cluster_id,
-            entry.action,
-            entry.target_kind,
-            entry.target_namespace,
-            entry.target_name,
-            json.dumps(dict(entry.parameters), sort_keys=True, default=str),
-            entry.outcome,
-            entry.detail,
-        ),
-    )
+    audit.append(db, cluster_id, entry)
 
 
 def enqueue_alert(db: sqlite3.Connection, alert: OutboxAlert) -> None:

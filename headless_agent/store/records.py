@@ -135,19 +135,32 @@ class SloWindow:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One operation a user started (filled by the operations issue). Never put secrets in
-    ``parameters``: the audit log is kept for years and exported."""
+    """One operation a user started: who, where, what, on what, and how it ended.
+
+    Parameters whose names look like credentials are redacted when the entry is written
+    (``audit.redact``); still, never put secret values in ``parameters`` or ``detail``.
+    """
 
     at: float
-    actor: str
-    action: str
-    outcome: str
+    actor: str  # the OS user (or the agent token's name) who asked
+    action: str  # scale, rollout-restart, drain, ...
+    outcome: str  # succeeded | failed | refused
     cluster: str | None = None
     target_kind: str = ""
     target_namespace: str = ""
     target_name: str = ""
     parameters: Mapping[str, Any] = field(default_factory=dict)
     detail: str = ""
+    #: the Kubernetes identity the API server saw (SelfSubjectReview), or the agent's
+    identity: str = ""
+    #: how the cluster was reached: "context NAME", "agent URL"
+    via: str = ""
+    error: str = ""
+    duration: float | None = None
+    #: the command's idempotency key: a retried command is one entry
+    request_key: str = ""
+    #: the entry's place in the chain (set when read back; not part of equality)
+    sequence: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

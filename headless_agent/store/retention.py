@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from headless_agent.store import audit
 from headless_agent.store.schema import DAY, SeriesLayout, chunk_table
 from headless_agent.store.series_writing import metrics_kind
 
@@ -178,6 +179,8 @@ def delete_older(db: sqlite3.Connection, kind: str, cutoff: float, limit: int) -
     """Delete up to ``limit`` records of a (non-metrics) kind older than ``cutoff``."""
     table, column, condition = _AGE_RULES[kind]
     where = f"{column} < ?" + (f" AND {condition}" if condition else "")
+    if kind == "audit":
+        return audit.drop_before(db, cutoff, limit)  # keeps the hash chain's anchor
     if kind == "anomalies":
         ids = [
             row[0]

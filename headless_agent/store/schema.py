@@ -24,6 +24,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from headless_agent.store import audit
+
 log = logging.getLogger(__name__)
 
 #: "ATLH": marks the file as AtlHyper's history (``PRAGMA application_id``)
@@ -417,6 +419,20 @@ def _v4_slo_audit_outbox(db: sqlite_utils.Database, layout: SeriesLayout) -> Non
     db.table("alert_outbox").create_index(["state", "next_attempt_at"])
 
 
+def _v5_audit_chain(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
+    table = db.table("audit_log")
+    for column in ("identity", "cluster", "via", "error", "request_key", "prev_hash", "entry_hash"):
+        table.add_column(column, str, not_null_default="")
+    table.add_column("duration", float)
+    # The cluster's name as it was, so that renaming a context later changes no hash.
+    db.execute(
+        "UPDATE audit_log SET cluster = COALESCE("
+        "(SELECT display_name FROM clusters c WHERE c.id = audit_log.cluster_id), '')"
+    )
+    db.create_table("audit_anchor", {"id": int, "hash": str}, pk="id", not_null=["hash"])
+    audit.rechain(db.conn)
+
+
 Migration = Callable[[sqlite_utils.Database, SeriesLayout], None]
 
 #: MIGRATIONS[n] takes a file from version n to n + 1
@@ -425,6 +441,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v2_warning_events,
     _v3_time_series,
     _v4_slo_audit_outbox,
+    _v5_audit_chain,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -106,6 +106,15 @@ def _fill_version(connection: sqlite3.Connection, version: int) -> None:
             "'n1', ?, 3, 3, 'OOMKilled', NULL)",
             (T0,),
         )
+    if version >= 4:
+        for offset, actor in enumerate(("alice", "bob")):
+            connection.execute(
+                "INSERT INTO audit_log (at, actor, cluster_id, action, target_kind, "
+                "target_namespace, target_name, parameters, outcome, detail) "
+                "VALUES (?, ?, 1, 'scale', 'Deployment', 'shop', 'checkout', "
+                "'{\"replicas\": 3}', 'ok', '')",
+                (T0 + offset, actor),
+            )
 
 
 @pytest.mark.parametrize("version", range(LATEST_VERSION))
@@ -143,6 +152,14 @@ def test_a_file_of_every_earlier_version_migrates_and_keeps_its_history(
             (load,) = store.query_series(SeriesSelector("prod"), T0, T0 + 60, resolution="raw")
             assert load.average.tolist() == [0.5, 0.75, 1.0, 1.25]
             assert store.pod_restarts("prod", T0, T0)[0].increase == 3
+        if version >= 4:
+            # The entries written before the chain existed are chained by the migration.
+            assert [(e.actor, e.cluster) for e in store.audit_log(T0, T0 + 5)] == [
+                ("alice", "prod"),
+                ("bob", "prod"),
+            ]
+        verification = store.verify_audit()
+        assert verification.ok and verification.entries == (2 if version >= 4 else 0)
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
     assert connection.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID

@@ -44,7 +44,8 @@ def test_records_just_inside_their_age_stay_and_just_outside_go(
     inside, outside = NOW - max_age + 60, NOW - max_age - 60
     with HistoryStore.open(tmp_path / "h.sqlite3", clock=clock, options=FAST) as store:
         assert store.retention()[kind] == RetentionRule(max_age)
-        for name, at in (("inside", inside), ("outside", outside)):
+        # Oldest first, as things happen (the audit log drops a prefix of its chain).
+        for name, at in (("outside", outside), ("inside", inside)):
             _record(store, kind, name, at)
         store.flush()
         assert _names(store, kind) == {"inside", "outside"}
