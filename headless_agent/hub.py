@@ -75,6 +75,8 @@ class ClusterHandle:
     scope: trio.CancelScope = field(default_factory=trio.CancelScope)
     #: set the first time the cluster is fully listed
     first_sync: trio.Event = field(default_factory=trio.Event)
+    #: how it is reached (a KubeTarget or an AgentTarget; None for the demo)
+    target: KubeTarget | AgentTarget | None = None
 
     @property
     def is_demo(self) -> bool:
@@ -160,9 +162,11 @@ class Hub:
         async def runner(state: ClusterState, health: ClusterHealth) -> None:
             await run_cluster(target, state, health)
 
-        return self.add_cluster(
+        handle = self.add_cluster(
             name or target.context, "kubeconfig", runner, description=description
         )
+        handle.target = target
+        return handle
 
     def watch_agent(self, name: str, target: AgentTarget) -> ClusterHandle:
         """Watch a cluster through its in-cluster agent (its anomalies are the agent's)."""
@@ -171,9 +175,11 @@ class Hub:
         async def runner(state: ClusterState, health: ClusterHealth) -> None:
             await AgentSession(name, target, state, health, mirror, self.history).run()
 
-        return self.add_cluster(
+        handle = self.add_cluster(
             name, "agent", runner, description=target.url, anomalies=lambda state: mirror
         )
+        handle.target = target
+        return handle
 
     def watch_demo(self, *, speed: float = 1.0) -> list[ClusterHandle]:
         """Watch the built-in demo fleet (simulated clusters, always labelled as a demo)."""

@@ -27,6 +27,8 @@ from headless_agent.agent import protocol
 from headless_agent.agent.journal import CursorUnknown
 from headless_agent.agent.relay import Relay
 from headless_agent.agent.tokens import Caller, Role, TokenBook
+from headless_agent.ops.commands import Command, CommandError
+from headless_agent.ops.runner import Operations
 from nodeprobe.wire import BatchError, BatchTooLarge, UnsupportedSchemaVersion, parse_batch
 
 log = logging.getLogger(__name__)
@@ -77,9 +79,12 @@ class AgentApi:
         tokens: TokenBook,
         limits: ApiLimits | None = None,
         *,
+        operations: Operations | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.relay = relay
+        #: the agent's command path (None: commands are refused, a read-only agent)
+        self.operations = operations
         self.tokens = tokens
         self.limits = limits or ApiLimits()
         self._buckets = _Buckets(self.limits.rate, self.limits.burst, clock)
@@ -133,6 +138,17 @@ class AgentApi:
                     self._wrap("push", Role.PROBE, self.push_samples),
                     methods=["POST"],
                 ),
+                Route(
+                    "/v1/commands",
+                    self._wrap("command", Role.OPERATOR, self.command),
+                    methods=["POST"],
+                ),
+                Route(
+                    "/v1/commands/{key}",
+                    self._wrap("command-result", Role.VIEWER, self.command_result),
+                    methods=["GET"],
+                ),
+                Route("/v1/audit", self._wrap("audit", Role.VIEWER, self.audit)),
             ]
         )
 
@@ -179,6 +195,14 @@ class AgentApi:
             )
         if not caller.role.allows(role):
             raise _Refusal(403, f"a {caller.role.value} token may not do this")
+        return caller
+
+    def _caller(self, request: Request) -> Caller:
+        headers = request.headers
+        caller = self.tokens.caller(
+            headers.get("authorization"), headers.get(protocol.TOKEN_HEADER)
+        )
+        assert caller is not None  # _wrap authorised it
         return caller
 
     async def _body(self, request: Request) -> bytes:
@@ -264,6 +288,31 @@ class AgentApi:
             raise _Refusal(400, str(error)) from None
         accepted = self.relay.add_batch(batch)
         return JSONResponse({"accepted": accepted})
+
+    async def command(self, request: Request) -> Response:
+        if self.operations is None:
+            raise _Refusal(403, "this agent is read-only: it runs no commands")
+        body = protocol.parse_json_or_none(await self._body(request))
+        try:
+            command = Command.from_json(body)
+        except CommandError as error:
+            raise _Refusal(400, str(error)) from None
+        hub_user = body.get("actor") if isinstance(body, dict) else None
+        caller = self._caller(request)
+        actor = f"{hub_user or 'unknown'} (token {caller.fingerprint})"
+        outcome = await self.operations.run(self.relay.cluster, command, actor=actor)
+        return JSONResponse(outcome.to_json())
+
+    async def command_result(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        outcome = self.operations.outcome_of(key) if self.operations is not None else None
+        if outcome is None:
+            raise _Refusal(404, f"no command with key {key!r} is remembered here")
+        return JSONResponse(outcome.to_json())
+
+    async def audit(self, request: Request) -> Response:
+        entries = [protocol.audit_document(e) for e in self.relay.audit]
+        return JSONResponse({"entries": entries})
 
 
 def _integer(request: Request, name: str, default: int | None = None) -> int:

@@ -106,6 +106,36 @@ def read_token_file(path: str) -> str:
     raise ValueError(f"token file {path} holds no token")
 
 
+async def agent_client(
+    target: AgentTarget, *, read_timeout: float = protocol.HEARTBEAT * 3
+) -> httpx.AsyncClient:
+    """An HTTP client for one agent: its URL, TLS and token — or, ``through`` an API
+    server, the user's credentials there and the token in its own header."""
+    verify: ssl.SSLContext | bool = target.verify
+    if target.ca_file and target.verify:
+        verify = ssl.create_default_context(cafile=target.ca_file)
+    base = target.url
+    headers = {"Authorization": f"Bearer {target.token}"}
+    if target.through is not None:
+        # The API server takes the user's credentials and strips them before the
+        # agent; the agent's token rides in a header of its own.
+        kube = target.through
+        credentials = await trio.to_thread.run_sync(
+            lambda: resolve_credentials(kube.kubeconfigs, kube.context, extra_path=kube.extra_path)
+        )
+        base = credentials.server.rstrip("/") + target.url
+        verify = credentials.ssl_context
+        headers = {protocol.TOKEN_HEADER: target.token}
+        if credentials.authorization:
+            headers["Authorization"] = credentials.authorization
+    return httpx.AsyncClient(
+        base_url=base.rstrip("/"),
+        headers=headers,
+        verify=verify,
+        timeout=httpx.Timeout(15.0, read=read_timeout),
+    )
+
+
 class AnomalyMirror:
     """The agent's open anomalies, kept current from its transitions; the same surface as
     a Detector, so the Hub and its consumers cannot tell the two apart."""
@@ -184,32 +214,7 @@ class AgentSession:
         self.sample_gaps = 0
 
     async def _client(self) -> httpx.AsyncClient:
-        target = self.target
-        verify: ssl.SSLContext | bool = target.verify
-        if target.ca_file and target.verify:
-            verify = ssl.create_default_context(cafile=target.ca_file)
-        base = target.url
-        headers = {"Authorization": f"Bearer {target.token}"}
-        if target.through is not None:
-            # The API server takes the user's credentials and strips them before the
-            # agent; the agent's token rides in a header of its own.
-            kube = target.through
-            credentials = await trio.to_thread.run_sync(
-                lambda: resolve_credentials(
-                    kube.kubeconfigs, kube.context, extra_path=kube.extra_path
-                )
-            )
-            base = credentials.server.rstrip("/") + target.url
-            verify = credentials.ssl_context
-            headers = {protocol.TOKEN_HEADER: target.token}
-            if credentials.authorization:
-                headers["Authorization"] = credentials.authorization
-        return httpx.AsyncClient(
-            base_url=base.rstrip("/"),
-            headers=headers,
-            verify=verify,
-            timeout=httpx.Timeout(15.0, read=protocol.HEARTBEAT * 3),
-        )
+        return await agent_client(self.target)
 
     async def run(self) -> None:
         while True:

@@ -42,6 +42,8 @@ from headless_agent.kube.health import HealthSnapshot
 from headless_agent.state.cluster_state import Change
 from headless_agent.state.record_codec import decode, decode_record, encode
 from headless_agent.state.records import MalformedObject, Record
+from headless_agent.store.audit import redact
+from headless_agent.store.records import AuditEntry
 from headless_agent.store.samples import NodeSamples
 
 PROTOCOL = 1
@@ -180,6 +182,29 @@ def read_samples(document: Any) -> NodeSamples:
         return NodeSamples(node, float(timestamp), gauges, counters)
     except ValueError as error:
         raise ProtocolError(str(error)) from None
+
+
+def audit_document(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "at": entry.at,
+        "actor": entry.actor,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "target": [entry.target_kind, entry.target_namespace, entry.target_name],
+        "parameters": redact(entry.parameters),
+        "identity": entry.identity,
+        "error": entry.error,
+        "duration": entry.duration,
+        "key": entry.request_key,
+    }
+
+
+def parse_json_or_none(data: bytes) -> Any:
+    """Parsed JSON, or None for anything that is not (the caller says what it expected)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def parse_json(data: bytes) -> Any:

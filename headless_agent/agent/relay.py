@@ -9,6 +9,7 @@ so a hub can resume exactly where its connection broke.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ from headless_agent.agent.journal import Journal, JournalLimits
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.health import HealthSnapshot
+from headless_agent.store.records import AuditEntry
 from headless_agent.store.samples import NodeSamples, series_name
 from nodeprobe.wire import Batch
 
@@ -63,6 +65,9 @@ class Relay:
         self.changes = Journal(limits.changes, clock=clock)
         self.samples = Journal(limits.samples, clock=clock)
         self.samples_received = 0
+        #: the commands this agent ran (its own audit, so a hub that was not the caller
+        #: can show them); bounded, newest last
+        self.audit: deque[AuditEntry] = deque(maxlen=10_000)
         self.probes: dict[str, float] = {}  # node → when its last batch came
         hub.transition_listeners.append(self._on_transition)
         hub.health_listeners.append(self._on_health)

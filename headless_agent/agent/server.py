@@ -28,6 +28,7 @@ from headless_agent.agent.tokens import TokenBook, TokenFileError
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.ops.runner import Operations
 
 log = logging.getLogger("atlhyper.agent")
 
@@ -44,6 +45,7 @@ class AgentSettings:
     tls_cert: Path | None
     tls_key: Path | None
     buffer_hours: float
+    read_only: bool = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"[ATLHYPER_AGENT_TLS_KEY] default: {DEFAULT_TLS}/tls.key if mounted",
     )
     parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=env("ATLHYPER_AGENT_READ_ONLY", "") in ("1", "true", "yes"),
+        help="[ATLHYPER_AGENT_READ_ONLY] run no commands (pair with the read-only ClusterRole)",
+    )
+    parser.add_argument(
         "--buffer-hours",
         default=env("ATLHYPER_AGENT_BUFFER_HOURS", "6"),
         metavar="HOURS",
@@ -126,6 +134,7 @@ def settings_from(argv: list[str] | None) -> AgentSettings:
         tls_cert=Path(cert) if cert else None,
         tls_key=Path(key) if key else None,
         buffer_hours=hours,
+        read_only=args.read_only,
     )
 
 
@@ -178,7 +187,10 @@ def agent_main(argv: list[str] | None = None) -> int:
             samples=JournalLimits(max_age=hours, max_lines=2_000_000, max_bytes=256 * 2**20),
         ),
     )
-    api = AgentApi(relay, tokens, ApiLimits())
+    operations = None
+    if not settings.read_only:
+        operations = Operations(hub, audit=relay.audit.append, actor="agent")
+    api = AgentApi(relay, tokens, ApiLimits(), operations=operations)
     config = hypercorn_config(settings)
 
     async def run() -> None:

@@ -118,6 +118,23 @@ class KubeApi:
             return self._decode(response)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def get_text(self, path: str, params: Params | None = None) -> str:
+        """A plain-text answer (container logs)."""
+        for attempt in (1, 2):
+            try:
+                response = await self._client.get(
+                    path, params=_params(params), headers={**self._headers(), "Accept": "*/*"}
+                )
+            except httpx.HTTPError as error:
+                raise _transport_error(error, self.server) from None
+            if response.status_code == 401 and attempt == 1:
+                await self.refresh_credentials(force=True)
+                continue
+            if response.status_code >= 400:
+                self._decode(response)  # raises the mapped error
+            return response.text
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def get_json(self, path: str, params: Params | None = None) -> Any:
         return await self.request_json("GET", path, params=params)
 

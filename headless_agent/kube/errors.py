@@ -69,6 +69,18 @@ class NotFound(ApiStatusError):
     category = "not-found"
 
 
+class Conflict(ApiStatusError):
+    """The object changed since it was read, or already exists."""
+
+    category = "conflict"
+
+
+class Invalid(ApiStatusError):
+    """The API server refused the object as written (422)."""
+
+    category = "invalid"
+
+
 class Gone(ApiStatusError):
     """410: the resourceVersion is too old (compacted); the caller must list again."""
 
@@ -91,7 +103,9 @@ _BY_STATUS: dict[int, type[ApiStatusError]] = {
     401: Unauthorized,
     403: Forbidden,
     404: NotFound,
+    409: Conflict,
     410: Gone,
+    422: Invalid,
     500: ServerError,
     502: ServerError,
     503: ServerError,

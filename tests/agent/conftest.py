@@ -12,6 +12,7 @@ from headless_agent.agent.api import AgentApi, ApiLimits
 from headless_agent.agent.relay import Relay, RelayLimits
 from headless_agent.agent.tokens import Role, TokenBook
 from headless_agent.hub import ClusterHandle, Hub
+from headless_agent.ops.runner import Operations
 
 VIEWER = "viewer-token-0123456789abcdef"
 OPERATOR = "operator-token-0123456789abcdef"
@@ -35,10 +36,12 @@ async def serve_agent(
     relay_limits: RelayLimits | None = None,
     keep_alive: float = 15.0,
     host: str = "127.0.0.1",
+    operations: bool = False,
 ) -> ServedAgent:
     relay = Relay(hub, handle, relay_limits)
     nursery.start_soon(relay.run)
-    api = AgentApi(relay, TokenBook(TOKENS), limits)
+    runner = Operations(hub, audit=relay.audit.append, actor="agent") if operations else None
+    api = AgentApi(relay, TokenBook(TOKENS), limits, operations=runner)
     config = Config()
     config.bind = [f"{host}:0"]
     config.accesslog = None

@@ -1,0 +1,380 @@
+"""Each operation against the API server, done the way kubectl does it.
+
+An action takes the cluster's ``KubeApi`` and a checked ``Command`` and returns the words
+and data of its outcome; API errors propagate as ``KubeError`` and the runner puts them in
+words. Paths and patch types follow kubectl: scale through the ``scale`` subresource,
+rollout restart by the ``kubectl.kubernetes.io/restartedAt`` annotation, rollback to the
+previous ReplicaSet's template, drain through the Eviction API (PodDisruptionBudgets
+honoured, DaemonSet and mirror pods skipped).
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from headless_agent.kube.api import KubeApi
+from headless_agent.kube.errors import ApiStatusError, KubeError, NotFound, TooManyRequests
+from headless_agent.ops.commands import Command, CommandError
+
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+
+_WORKLOAD_PATHS = {
+    "Deployment": "/apis/apps/v1/namespaces/{ns}/deployments/{name}",
+    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets/{name}",
+    "DaemonSet": "/apis/apps/v1/namespaces/{ns}/daemonsets/{name}",
+    "ReplicaSet": "/apis/apps/v1/namespaces/{ns}/replicasets/{name}",
+    "Job": "/apis/batch/v1/namespaces/{ns}/jobs/{name}",
+    "CronJob": "/apis/batch/v1/namespaces/{ns}/cronjobs/{name}",
+    "Pod": "/api/v1/namespaces/{ns}/pods/{name}",
+    "Service": "/api/v1/namespaces/{ns}/services/{name}",
+    "PersistentVolumeClaim": "/api/v1/namespaces/{ns}/persistentvolumeclaims/{name}",
+    "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses/{name}",
+    "Node": "/api/v1/nodes/{name}",
+    "Namespace": "/api/v1/namespaces/{name}",
+}
+
+
+def object_path(kind: str, namespace: str, name: str) -> str:
+    return _WORKLOAD_PATHS[kind].format(ns=namespace, name=name)
+
+
+@dataclass
+class Result:
+    message: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+Action = Callable[[KubeApi, Command, Progress], Awaitable[Result]]
+
+
+def _int_param(command: Command, name: str, low: int, high: int, default: int | None = None) -> int:
+    value = command.params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise CommandError(f"{command.action}: {name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _text_param(command: Command, name: str) -> str:
+    value = command.params.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise CommandError(f"{command.action}: {name} is required")
+    return value.strip()
+
+
+# --- workloads ---------------------------------------------------------------------------------
+
+
+async def scale(api: KubeApi, command: Command, progress: Progress) -> Result:
+    replicas = _int_param(command, "replicas", 0, 10_000)
+    path = object_path(command.kind, command.namespace, command.name) + "/scale"
+    before = await api.get_json(path)
+    await api.request_json("PATCH", path, body={"spec": {"replicas": replicas}}, content_type=MERGE)
+    was = before.get("spec", {}).get("replicas")
+    return Result(
+        f"{command.describe_target()} scaled from {was} to {replicas} replicas",
+        {"from": was, "to": replicas},
+    )
+
+
+async def rollout_restart(api: KubeApi, command: Command, progress: Progress) -> Result:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patch = {
+        "spec": {
+            "template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}
+        }
+    }
+    path = object_path(command.kind, command.namespace, command.name)
+    await api.request_json("PATCH", path, body=patch, content_type=STRATEGIC)
+    return Result(f"{command.describe_target()} is restarting its pods", {"restartedAt": now})
+
+
+def _revision(replicaset: Mapping[str, Any]) -> int:
+    annotations = replicaset.get("metadata", {}).get("annotations") or {}
+    try:
+        return int(annotations.get("deployment.kubernetes.io/revision", "0"))
+    except ValueError:
+        return 0
+
+
+async def rollback(api: KubeApi, command: Command, progress: Progress) -> Result:
+    deployment = await api.get_json(object_path("Deployment", command.namespace, command.name))
+    uid = deployment["metadata"]["uid"]
+    listing = await api.get_json(f"/apis/apps/v1/namespaces/{command.namespace}/replicasets")
+    owned = [
+        rs
+        for rs in listing.get("items", [])
+        if any(o.get("uid") == uid for o in rs["metadata"].get("ownerReferences") or [])
+    ]
+    owned.sort(key=_revision, reverse=True)
+    if len(owned) < 2:
+        raise CommandError(f"{command.describe_target()} has no previous revision to roll back to")
+    target = owned[1]
+    template = target["spec"]["template"]
+    labels = dict(template.get("metadata", {}).get("labels") or {})
+    labels.pop("pod-template-hash", None)  # the controller adds its own
+    template = {**template, "metadata": {**template.get("metadata", {}), "labels": labels}}
+    patch = [{"op": "replace", "path": "/spec/template", "value": template}]
+    await api.request_json(
+        "PATCH",
+        object_path("Deployment", command.namespace, command.name),
+        body=patch,
+        content_type="application/json-patch+json",
+    )
+    revision = _revision(target)
+    return Result(
+        f"{command.describe_target()} rolled back to revision {revision}",
+        {"revision": revision, "from_revision": _revision(owned[0])},
+    )
+
+
+async def set_image(api: KubeApi, command: Command, progress: Progress) -> Result:
+    container = _text_param(command, "container")
+    image = _text_param(command, "image")
+    path = object_path(command.kind, command.namespace, command.name)
+    current = await api.get_json(path)
+    containers = current["spec"]["template"]["spec"].get("containers", [])
+    if not any(c.get("name") == container for c in containers):
+        names = ", ".join(c.get("name", "?") for c in containers)
+        raise CommandError(f"{command.describe_target()} has no container {container!r} ({names})")
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
+    await api.request_json("PATCH", path, body=patch, content_type=STRATEGIC)
+    return Result(f"{command.describe_target()}: container {container} now runs {image}")
+
+
+# --- nodes -------------------------------------------------------------------------------------
+
+
+async def _set_unschedulable(api: KubeApi, node: str, value: bool) -> None:
+    await api.request_json(
+        "PATCH", object_path("Node", "", node), body={"spec": {"unschedulable": value}},
+        content_type=MERGE,
+    )  # fmt: skip
+
+
+async def cordon(api: KubeApi, command: Command, progress: Progress) -> Result:
+    await _set_unschedulable(api, command.name, True)
+    return Result(f"node {command.name} cordoned: no new pods will be scheduled on it")
+
+
+async def uncordon(api: KubeApi, command: Command, progress: Progress) -> Result:
+    await _set_unschedulable(api, command.name, False)
+    return Result(f"node {command.name} uncordoned: pods can be scheduled on it again")
+
+
+def _controller(pod: Mapping[str, Any]) -> tuple[str, str]:
+    for owner in pod["metadata"].get("ownerReferences") or []:
+        if owner.get("controller"):
+            return str(owner.get("kind", "")), str(owner.get("name", ""))
+    return "", ""
+
+
+async def drain(api: KubeApi, command: Command, progress: Progress) -> Result:
+    """Cordon, then evict every pod but DaemonSet and mirror pods, retrying while a
+    PodDisruptionBudget says no, until ``timeout`` seconds; report what moved and what
+    blocked."""
+    timeout = _int_param(command, "timeout", 1, 3600, default=120)
+    grace = command.params.get("grace_seconds")
+    await _set_unschedulable(api, command.name, True)
+    listing = await api.get_json(
+        "/api/v1/pods", params={"fieldSelector": f"spec.nodeName={command.name}"}
+    )
+    to_evict, skipped = [], []
+    for pod in listing.get("items", []):
+        meta = pod["metadata"]
+        label = f"{meta['namespace']}/{meta['name']}"
+        kind, _ = _controller(pod)
+        if kind == "DaemonSet":
+            skipped.append({"pod": label, "why": "managed by a DaemonSet"})
+        elif "kubernetes.io/config.mirror" in (meta.get("annotations") or {}):
+            skipped.append({"pod": label, "why": "a static (mirror) pod"})
+        elif pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            skipped.append({"pod": label, "why": "already finished"})
+        else:
+            to_evict.append((meta["namespace"], meta["name"]))
+    progress(f"draining {command.name}: {len(to_evict)} pods to evict")
+    evicted: list[str] = []
+    blocked: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    pending = list(to_evict)
+    while pending and time.monotonic() < deadline:
+        still = []
+        for namespace, name in pending:
+            body: dict[str, Any] = {
+                "apiVersion": "policy/v1",
+                "kind": "Eviction",
+                "metadata": {"name": name, "namespace": namespace},
+            }
+            if isinstance(grace, int) and not isinstance(grace, bool):
+                body["deleteOptions"] = {"gracePeriodSeconds": grace}
+            try:
+                await api.request_json(
+                    "POST", f"/api/v1/namespaces/{namespace}/pods/{name}/eviction", body=body
+                )
+                evicted.append(f"{namespace}/{name}")
+                blocked.pop(f"{namespace}/{name}", None)
+                progress(f"evicted {namespace}/{name} ({len(evicted)} of {len(to_evict)})")
+            except NotFound:
+                evicted.append(f"{namespace}/{name}")  # gone already
+            except TooManyRequests as error:  # a PodDisruptionBudget does not allow it now
+                blocked[f"{namespace}/{name}"] = str(error)
+                still.append((namespace, name))
+        pending = still
+        if pending:
+            await trio.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+    report = {"evicted": evicted, "skipped": skipped, "blocked": blocked}
+    if blocked:
+        reasons = "; ".join(f"{pod}: {why}" for pod, why in sorted(blocked.items()))
+        raise DrainBlocked(
+            f"drain of {command.name} stopped after {timeout} s: {len(blocked)} pod(s) could "
+            f"not be evicted ({reasons}); evicted {len(evicted)}, skipped {len(skipped)}",
+            report,
+        )
+    return Result(
+        f"node {command.name} drained: evicted {len(evicted)}, skipped {len(skipped)}", report
+    )
+
+
+class DrainBlocked(KubeError):
+    """A drain that could not evict everything in time (a PodDisruptionBudget, usually)."""
+
+    category = "drain-blocked"
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+# --- pods --------------------------------------------------------------------------------------
+
+
+async def _pod(api: KubeApi, command: Command) -> dict[str, Any]:
+    pod: dict[str, Any] = await api.get_json(object_path("Pod", command.namespace, command.name))
+    return pod
+
+
+async def delete_pod(api: KubeApi, command: Command, progress: Progress) -> Result:
+    force = bool(command.params.get("force", False))
+    params: dict[str, str | int | bool] = {"gracePeriodSeconds": 0} if force else {}
+    await api.request_json(
+        "DELETE", object_path("Pod", command.namespace, command.name), params=params
+    )
+    how = "forced (no grace period)" if force else "graceful"
+    return Result(f"pod {command.namespace}/{command.name} deleted ({how})")
+
+
+async def restart_pod(api: KubeApi, command: Command, progress: Progress) -> Result:
+    pod = await _pod(api, command)
+    kind, name = _controller(pod)
+    await api.request_json("DELETE", object_path("Pod", command.namespace, command.name))
+    if kind:
+        return Result(
+            f"pod {command.namespace}/{command.name} deleted; its {kind} {name} starts a new one"
+        )
+    return Result(
+        f"pod {command.namespace}/{command.name} deleted; it had no controller, so nothing "
+        "starts it again",
+        {"bare": True},
+    )
+
+
+async def logs(api: KubeApi, command: Command, progress: Progress) -> Result:
+    params: dict[str, str | int | bool] = {}
+    container = command.params.get("container")
+    if isinstance(container, str) and container:
+        params["container"] = container
+    if command.params.get("previous"):
+        params["previous"] = True
+    tail = command.params.get("tail")
+    if tail is not None:
+        params["tailLines"] = _int_param(command, "tail", 1, 100_000)
+    since = command.params.get("since_seconds")
+    if since is not None:
+        params["sinceSeconds"] = _int_param(command, "since_seconds", 1, 30 * 86400)
+    limit = 2 * 2**20  # what a viewer shows; more is a download, not a panel
+    params["limitBytes"] = limit
+    text = await api.get_text(
+        object_path("Pod", command.namespace, command.name) + "/log", params=params
+    )
+    lines = text.count("\n")
+    return Result(f"{lines} lines of logs", {"text": text, "truncated": len(text) >= limit})
+
+
+# --- reading objects ---------------------------------------------------------------------------
+
+
+def _without_noise(obj: dict[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k != "managedFields"}
+    return {**obj, "metadata": metadata}
+
+
+async def yaml_of(api: KubeApi, command: Command, progress: Progress) -> Result:
+    import yaml
+
+    obj = await api.get_json(object_path(command.kind, command.namespace, command.name))
+    text = yaml.safe_dump(_without_noise(obj), sort_keys=False)
+    return Result(f"{command.describe_target()} as YAML", {"yaml": text})
+
+
+async def describe(api: KubeApi, command: Command, progress: Progress) -> Result:
+    import yaml
+
+    obj = await api.get_json(object_path(command.kind, command.namespace, command.name))
+    selector = f"involvedObject.name={command.name},involvedObject.kind={command.kind}"
+    where = (
+        f"/api/v1/namespaces/{command.namespace}/events"
+        if command.namespace
+        else ("/api/v1/events")
+    )
+    events = await api.get_json(where, params={"fieldSelector": selector})
+    rows = [
+        {
+            "type": e.get("type", ""),
+            "reason": e.get("reason", ""),
+            "count": e.get("count") or 1,
+            "last": e.get("lastTimestamp") or e.get("eventTime") or "",
+            "message": e.get("message", ""),
+        }
+        for e in events.get("items", [])
+    ]
+    text = yaml.safe_dump(_without_noise(obj), sort_keys=False)
+    return Result(
+        f"{command.describe_target()} and {len(rows)} events", {"yaml": text, "events": rows}
+    )
+
+
+ACTION_FUNCTIONS: dict[str, Action] = {
+    "scale": scale,
+    "rollout-restart": rollout_restart,
+    "rollback": rollback,
+    "set-image": set_image,
+    "cordon": cordon,
+    "uncordon": uncordon,
+    "drain": drain,
+    "delete-pod": delete_pod,
+    "restart-pod": restart_pod,
+    "logs": logs,
+    "yaml": yaml_of,
+    "describe": describe,
+}
+
+
+def words(error: KubeError) -> str:
+    """An API error as the user should read it."""
+    if isinstance(error, ApiStatusError):
+        prefix = {
+            "forbidden": "the cluster does not allow this",
+            "not-found": "it no longer exists",
+            "conflict": "it changed meanwhile; try again",
+            "invalid": "the cluster refused the change",
+            "throttled": "the cluster asks to slow down",
+        }.get(error.category, f"the cluster answered HTTP {error.status}")
+        return f"{prefix}: {error.message}"
+    return str(error)
