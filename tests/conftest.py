@@ -9,6 +9,8 @@ import pytest
 
 from tests.kubeharness.cluster import KwokCluster, start_cluster
 
+LOG_CRDS = ("--enable-crds=ClusterLogs,Logs",)
+
 
 @pytest.fixture(scope="session")
 def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokCluster]:
@@ -18,7 +20,8 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokClust
     cluster is a broken test environment, never a reason to skip.
     """
     try:
-        cluster = start_cluster(workdir=tmp_path_factory.mktemp("kwok"))
+        # ClusterLogs: kwok serves container logs from files the tests write.
+        cluster = start_cluster(workdir=tmp_path_factory.mktemp("kwok"), extra_flags=LOG_CRDS)
     except Exception as error:  # any failure must surface as the reason, not a traceback
         pytest.fail(f"the test control plane could not start: {error}", pytrace=False)
     try:

@@ -140,6 +140,42 @@ async def test_workload_operations_change_the_cluster_and_are_audited_once(
     assert store.verify_audit().ok
 
 
+async def test_logs_come_back_whole_tailed_and_in_words_when_missing(
+    ops_hub: tuple[Hub, ClusterHandle, Operations], kube_cluster: KwokCluster, tmp_path: Path
+) -> None:
+    _, handle, ops = ops_hub
+    log_file = tmp_path / "web.log"
+    log_file.write_text(
+        "".join(f"2026-11-27T00:00:0{i}.000000000Z stdout F request {i} served\n" for i in range(5))
+    )
+    await apply(
+        kube_cluster,
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterLogs",
+            "metadata": {"name": "ops-web"},
+            "spec": {
+                "selector": {"matchNamespaces": [NS]},
+                "logs": [{"containers": ["main"], "logsFile": str(log_file)}],
+            },
+        },
+    )
+    pod = _pods(handle, "web")[0].name
+
+    async def fetched(**params: object) -> str:
+        outcome = await ops.run(handle.name, Command("logs", "Pod", NS, pod, params))
+        assert outcome.ok, outcome.message
+        return str(outcome.data["text"])
+
+    with trio.fail_after(30):
+        while "request 4 served" not in (text := await fetched()):
+            await trio.sleep(0.5)
+    assert text.splitlines() == [f"request {i} served" for i in range(5)]
+    assert (await fetched(tail=2)).splitlines() == ["request 3 served", "request 4 served"]
+    wrong = await ops.run(handle.name, Command("logs", "Pod", NS, pod, {"container": "sidecar"}))
+    assert not wrong.ok and "sidecar" in wrong.message
+
+
 async def test_cordon_and_drain_honour_disruption_budgets(
     ops_hub: tuple[Hub, ClusterHandle, Operations], kube_cluster: KwokCluster
 ) -> None:
