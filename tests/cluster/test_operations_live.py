@@ -167,12 +167,12 @@ async def test_logs_come_back_whole_tailed_and_in_words_when_missing(
         assert outcome.ok, outcome.message
         return str(outcome.data["text"])
 
-    text = ""
     for _ in range(60):  # kwok picks up the ClusterLogs object within a few seconds
-        text = await fetched()
-        if "request 4 served" in text:
+        first = await ops.run(handle.name, Command("logs", "Pod", NS, pod))
+        if first.ok and "request 4 served" in first.data["text"]:
             break
         await trio.sleep(0.5)
+    text = await fetched()
     assert text.splitlines() == [f"request {i} served" for i in range(5)]
     assert (await fetched(tail=2)).splitlines() == ["request 3 served", "request 4 served"]
     wrong = await ops.run(handle.name, Command("logs", "Pod", NS, pod, {"container": "sidecar"}))
