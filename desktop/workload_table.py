@@ -9,7 +9,7 @@ from typing import Any
 from PySide6.QtGui import QColor
 
 from desktop.record_table import AMBER, GREEN, RecordTableModel
-from desktop.time_format import age
+from headless_agent.state.ages import age
 from headless_agent.state.records import Record, WorkloadRecord
 
 

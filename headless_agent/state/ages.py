@@ -1,4 +1,4 @@
-"""Ages and durations as kubectl shows them: 45s, 12m, 3h, 41d."""
+"""Ages as kubectl shows them (45s, 12m, 3h, 41d): the desktop tables and the console."""
 
 from __future__ import annotations
 
