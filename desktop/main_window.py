@@ -7,7 +7,7 @@ all when the language changes, so switching needs no restart.
 from __future__ import annotations
 
 import trio
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QComboBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMenu,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -26,10 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.anomaly_table import AnomalyTableModel
+from desktop.audit_view import AuditView
+from desktop.console_view import ConsoleView
 from desktop.engine_bridge import EngineBridge
 from desktop.history_view import HistoryView
 from desktop.language import Language
 from desktop.node_table import NodeTableModel
+from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
 from desktop.record_table import RecordTableModel
 from desktop.workload_table import WorkloadTableModel
@@ -38,6 +42,8 @@ from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
 from headless_agent.kube.kubeconfig import KubeconfigSet
+from headless_agent.ops.commands import Command
+from headless_agent.ops.runner import Operations
 
 _STATE_COLOURS = {
     ConnectionState.SYNCED: "#2e9e5b",
@@ -86,6 +92,16 @@ def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     return view
+
+
+#: the operations each kind offers in its context menu
+_ACTIONS: dict[str, tuple[str, ...]] = {
+    "Pod": ("restart-pod", "delete-pod", "logs", "describe", "yaml"),
+    "Node": ("cordon", "uncordon", "drain", "describe", "yaml"),
+    "Deployment": ("scale", "rollout-restart", "rollback", "set-image", "describe", "yaml"),
+    "StatefulSet": ("scale", "rollout-restart", "set-image", "describe", "yaml"),
+    "DaemonSet": ("rollout-restart", "set-image", "describe", "yaml"),
+}
 
 
 class MainWindow(QMainWindow):
@@ -150,6 +166,19 @@ class MainWindow(QMainWindow):
         _size_columns(self.workload_view, (120, 220, 110, 70, 80, 380))
         self.record_models = (self.pod_model, self.node_model, self.workload_model)
         self.history_view = HistoryView(self.language, self)
+        self.audit_view = AuditView(self.language, self)
+        self.console_view = ConsoleView(self.language, self)
+        self.ops: Operations | None = None
+        self.dialog: OperationDialog | None = None
+        for view, model, proxy in (
+            (self.pod_view, self.pod_model, self.pod_proxy),
+            (self.node_view, self.node_model, self.node_proxy),
+            (self.workload_view, self.workload_model, self.workload_proxy),
+        ):
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(
+                lambda point, v=view, m=model, p=proxy: self._context_menu(v, m, p, point)
+            )
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self.anomaly_view, "")
@@ -157,6 +186,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(nodes_page, "")
         self.tabs.addTab(workloads_page, "")
         self.tabs.addTab(self.history_view, "")
+        self.tabs.addTab(self.audit_view, "")
+        self.tabs.addTab(self.console_view, "")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
@@ -198,6 +229,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(2, tr("tab.nodes"))
         self.tabs.setTabText(3, tr("tab.workloads"))
         self.tabs.setTabText(4, tr("tab.history"))
+        self.tabs.setTabText(5, tr("tab.audit"))
+        self.tabs.setTabText(6, tr("tab.console"))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -215,6 +248,9 @@ class MainWindow(QMainWindow):
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
         self._bridge.anomalies_changed.connect(self._refresh_history)
         self.history_view.attach(hub.history, nursery, history_problem)
+        self.ops = Operations(hub)
+        self.audit_view.attach(hub.history, nursery)
+        self.console_view.attach(self.ops, nursery)
         self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
@@ -322,6 +358,63 @@ class MainWindow(QMainWindow):
         if self._history_visible():
             self.history_view.show_cluster(self._selected)
             self.history_view.reload()
+        if self.tabs.currentWidget() is self.audit_view:
+            self.audit_view.reload()
+
+    # --- operations ------------------------------------------------------------------------
+
+    def _context_menu(
+        self,
+        view: QTableView,
+        model: RecordTableModel,
+        proxy: QSortFilterProxyModel,
+        point: QPoint,
+    ) -> None:
+        index = view.indexAt(point)
+        if not index.isValid():
+            return
+        row = proxy.mapToSource(index).row()
+        kind = model.kind_of(row)
+        record = model.record(row)
+        menu = QMenu(view)
+        for action in _ACTIONS.get(kind, ()):
+            item = menu.addAction(self.language.tr(f"action.{action}"))
+            item.setData(action)
+        chosen = menu.exec(view.viewport().mapToGlobal(point))
+        if chosen is not None:
+            self.open_operation(Command(str(chosen.data()), kind, record.namespace, record.name))
+
+    def open_operation(self, command: Command) -> OperationDialog | None:
+        """Open the dialog for ``command`` on the selected cluster (its preview first)."""
+        if self._hub is None or self._nursery is None or self.ops is None:
+            return None
+        handle = self._hub.clusters.get(self._selected or "")
+        if handle is None:
+            return None
+        params = dict(command.params)
+        record = handle.state.get(command.kind, command.namespace, command.name)
+        if command.action == "scale" and "replicas" not in params:
+            params["replicas"] = getattr(record, "desired", 1)
+        if command.action == "set-image" and "container" not in params:
+            images = getattr(record, "images", ())
+            params.update(container="main", image=images[0] if images else "")
+        if not command.mutating:
+            # Reading (logs, describe, YAML) needs no confirmation: show it in the console.
+            self.tabs.setCurrentWidget(self.console_view)
+            self.console_view.run_command(command)
+            return None
+        dialog = OperationDialog(
+            self.language,
+            self.ops,
+            handle,
+            Command(command.action, command.kind, command.namespace, command.name, params),
+            self._nursery,
+            self,
+        )
+        dialog.finished_with.connect(lambda _: self.audit_view.reload())
+        self.dialog = dialog
+        dialog.open()
+        return dialog
 
     def _cluster_selected(self, item: QListWidgetItem | None, _previous: object) -> None:
         if item is None or self._hub is None or self._nursery is None:
@@ -336,6 +429,7 @@ class MainWindow(QMainWindow):
             return
         self._selected = name
         self._show_status(name)
+        self.console_view.show_cluster(name)
         if self._history_visible():
             self.history_view.show_cluster(name)
         if self._follow_scope is not None:

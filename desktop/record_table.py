@@ -84,6 +84,9 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
     def record(self, row: int) -> Record:
         return self._rows[row][1]
 
+    def kind_of(self, row: int) -> str:
+        return self._rows[row][0]
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None

@@ -120,7 +120,7 @@ class Operations:
             handle = self.hub.clusters.get(cluster)
             if handle is None:
                 return self._refused(command, f"cluster {cluster!r} is not watched"), route
-            route = _Route(via=_via(handle))
+            route = _Route(via=via_of(handle))
             if command.mutating:
                 refusal = self.refusal(handle, command)
                 if refusal:
@@ -170,7 +170,7 @@ class Operations:
             return route
         target = handle.target
         if isinstance(target, AgentTarget):
-            route = _Route(via=_via(handle), agent=target)
+            route = _Route(via=via_of(handle), agent=target)
         elif isinstance(target, KubeTarget):
             credentials = await trio.to_thread.run_sync(
                 lambda: resolve_credentials(
@@ -178,7 +178,7 @@ class Operations:
                 )
             )
             api = KubeApi(credentials)
-            route = _Route(via=_via(handle), api=api, identity=await _identity(api))
+            route = _Route(via=via_of(handle), api=api, identity=await _identity(api))
         else:
             raise CommandError(f"{handle.name} cannot take commands")
         self._routes[handle.name] = route
@@ -253,7 +253,7 @@ class Operations:
         self._routes.clear()
 
 
-def _via(handle: ClusterHandle) -> str:
+def via_of(handle: ClusterHandle) -> str:
     target = handle.target
     if isinstance(target, AgentTarget):
         return f"agent {target.url}"

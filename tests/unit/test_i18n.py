@@ -11,6 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from desktop.anomaly_table import AnomalyTableModel
+from desktop.audit_view import AuditTableModel
 from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
@@ -18,12 +19,13 @@ from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube.health import ConnectionState
+from headless_agent.ops.commands import ACTIONS
 from headless_agent.store.paths import FILE_NAME
 from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -86,10 +88,14 @@ def used_message_ids() -> set[str]:
         WorkloadTableModel,
         EpisodeTableModel,
         EventTableModel,
+        AuditTableModel,
     )
     used |= {f"column.{c}" for table in tables for c in table.columns}
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
     used |= {f"history.transition.{step}" for step in EPISODE_STEPS}
+    used |= {f"action.{action}" for action in ACTIONS}
+    used |= {f"preview.{action}" for action in ACTIONS}
+    used |= {f"audit.outcome.{outcome}" for outcome in ("succeeded", "failed", "refused")}
     return used
 
 

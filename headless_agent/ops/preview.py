@@ -1,0 +1,79 @@
+"""What a command will change, said before it runs — from the state the engine holds.
+
+A preview is catalog messages (ids and parameters), so each head renders it in its
+language: the change itself, where (cluster, and how it is reached), and warnings (a bare
+pod nothing restarts, a protected namespace that needs a second confirmation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from headless_agent.hub import ClusterHandle
+from headless_agent.ops.commands import Command
+from headless_agent.ops.runner import Operations, via_of
+from headless_agent.state.records import NodeRecord, PodRecord, WorkloadRecord
+
+Message = tuple[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Preview:
+    change: Message
+    where: Message
+    warnings: list[Message] = field(default_factory=list)
+    #: a protected namespace: the user must confirm a second time
+    protected: bool = False
+    #: AtlHyper will refuse it anyway (read-only mode, the demo fleet), and why
+    refusal: str | None = None
+
+
+def preview(ops: Operations, handle: ClusterHandle, command: Command) -> Preview:
+    target = command.describe_target()
+    state = handle.state
+    params = {"target": target}
+    change: Message = (f"preview.{command.action}", params)
+    warnings: list[Message] = []
+    if command.action == "scale":
+        record = state.get(command.kind, command.namespace, command.name)
+        current = str(record.desired) if isinstance(record, WorkloadRecord) else "?"
+        params.update(current=current, replicas=str(command.params.get("replicas", "?")))
+    elif command.action == "set-image":
+        record = state.get(command.kind, command.namespace, command.name)
+        images = ", ".join(record.images) if isinstance(record, WorkloadRecord) else "?"
+        params.update(
+            container=str(command.params.get("container", "?")),
+            current=images,
+            image=str(command.params.get("image", "?")),
+        )
+    elif command.action == "drain":
+        pods = [
+            p for p in state.records("Pod") if isinstance(p, PodRecord) and p.node == command.name
+        ]
+        daemons = [p for p in pods if p.owner_kind == "DaemonSet"]
+        params.update(
+            pods=str(len(pods) - len(daemons)),
+            daemons=str(len(daemons)),
+            timeout=str(command.params.get("timeout", 120)),
+        )
+    elif command.action in ("cordon", "uncordon"):
+        record = state.get("Node", "", command.name)
+        if isinstance(record, NodeRecord) and record.unschedulable == (command.action == "cordon"):
+            warnings.append(("preview.no_change", {"target": target}))
+    elif command.action in ("restart-pod", "delete-pod"):
+        record = state.get("Pod", command.namespace, command.name)
+        if isinstance(record, PodRecord) and not record.owner_kind:
+            warnings.append(("preview.bare_pod", {"target": target}))
+        if command.params.get("force"):
+            warnings.append(("preview.force", {}))
+    handle_refusal = ops.refusal(handle, command) if command.mutating else None
+    protected = bool(handle_refusal and "protected namespace" in handle_refusal)
+    if protected:
+        warnings.append(("preview.protected", {"namespace": command.namespace or command.name}))
+    return Preview(
+        change=change,
+        where=("preview.where", {"cluster": handle.name, "via": via_of(handle)}),
+        warnings=warnings,
+        protected=protected,
+        refusal=None if protected else handle_refusal,
+    )

@@ -1,0 +1,111 @@
+"""Operations from the window on the real control plane: the scale dialog previews, runs
+and reports; the Audit tab shows the entry and verifies the log; the console answers.
+
+With ATLHYPER_UPDATE_SHOTS=1 the dialog and the audit view are also saved into
+docs/screenshots/ (the other views come from ``./dev shots``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSpinBox
+from pytestqt.qtbot import QtBot
+
+from headless_agent.hub import Hub
+from headless_agent.kube.cluster_source import KubeTarget
+from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.ops.commands import Command
+from tests.cluster.kube_objects import deployment, kwok_node, namespace
+from tests.gui.conftest import AppFactory
+from tests.kubeharness.cluster import KwokCluster
+
+pytestmark = [pytest.mark.gui, pytest.mark.cluster]
+
+NS = "gui-ops"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _save(widget: object, name: str, folder: Path) -> None:
+    path = folder / name
+    widget.grab().save(str(path))  # type: ignore[attr-defined]
+    assert path.stat().st_size > 1000
+    if os.environ.get("ATLHYPER_UPDATE_SHOTS") == "1":
+        shutil.copy(path, SHOTS / name)
+
+
+def test_scale_through_the_dialog_and_find_it_audited(
+    running_app: AppFactory, qtbot: QtBot, kube_cluster: KwokCluster, tmp_path: Path
+) -> None:
+    kube_cluster.apply(
+        namespace(NS),
+        kwok_node("gui-ops-node"),
+        deployment("shop-web", NS, node="gui-ops-node", replicas=2),
+    )
+    kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
+    context = kubeconfigs.current_context
+    assert context is not None
+
+    def add(hub: Hub) -> None:
+        hub.watch_context(KubeTarget(kubeconfigs, context))
+
+    window = running_app(add, history=tmp_path / "h.sqlite3")
+    window.resize(1280, 800)
+    model = window.workload_model
+
+    def ready(expected: str) -> bool:
+        for row in range(model.rowCount()):
+            record = model.record(row)
+            if record.namespace == NS and record.name == "shop-web":
+                return bool(model.index(row, 3).data() == expected)
+        return False
+
+    qtbot.waitUntil(lambda: ready("2/2"), timeout=90_000)
+
+    dialog = window.open_operation(Command("scale", "Deployment", NS, "shop-web"))
+    assert dialog is not None
+    replicas = dialog.fields["replicas"]
+    assert isinstance(replicas, QSpinBox) and replicas.value() == 2
+    replicas.setValue(4)
+    assert dialog.change.text() == f"Deployment {NS}/shop-web: 2 → 4 replicas"
+    assert dialog.where.text() == f"on cluster {context}, via context {context}"
+    assert dialog.run_button.isEnabled() and not dialog.confirm_protected.isVisible()
+    _save(dialog, "operation-scale-en.png", tmp_path)
+
+    qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30_000)
+    assert dialog.outcome is not None and dialog.outcome.ok
+    assert dialog.result.text() == f"Deployment {NS}/shop-web scaled from 2 to 4 replicas"
+    assert not dialog.run_button.isEnabled()  # one run per dialog: no double scale
+    qtbot.waitUntil(lambda: ready("4/4"), timeout=90_000)
+    dialog.close()
+
+    window.tabs.setCurrentWidget(window.audit_view)
+    audit = window.audit_view.model
+    qtbot.waitUntil(lambda: audit.rowCount() == 1, timeout=10_000)
+    row = [audit.index(0, c).data() for c in range(audit.columnCount())]
+    assert row[2:6] == [context, "Scale", f"Deployment {NS}/shop-web", "succeeded"]
+    window.audit_view.verify()
+    qtbot.waitUntil(lambda: "intact" in window.audit_view.status.text(), timeout=10_000)
+    _save(window, "main-audit-en.png", tmp_path)
+
+    export = tmp_path / "audit.csv"
+    window.audit_view.export_to(export, "csv")
+    qtbot.waitUntil(export.exists, timeout=10_000)
+    assert "shop-web" in export.read_text()
+
+    # The console: the same path, in kubectl's words.
+    window.tabs.setCurrentWidget(window.console_view)
+    window.console_view.input.setText(f"get deploy -n {NS}")
+    window.console_view.submit()
+    qtbot.waitUntil(lambda: "shop-web" in window.console_view.output.toPlainText(), timeout=10_000)
+    window.console_view.input.setText("apply -f everything.yaml")
+    window.console_view.submit()
+    qtbot.waitUntil(
+        lambda: "'apply' is not run here" in window.console_view.output.toPlainText(),
+        timeout=10_000,
+    )
+    _save(window, "main-console-en.png", tmp_path)
