@@ -32,11 +32,13 @@ from desktop.console_view import ConsoleView
 from desktop.engine_bridge import EngineBridge
 from desktop.history_view import HistoryView
 from desktop.language import Language
+from desktop.logs_view import LogsDialog
 from desktop.node_table import NodeTableModel
 from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
 from desktop.record_table import RecordTableModel
 from desktop.workload_table import WorkloadTableModel
+from desktop.yaml_dialog import YamlDialog
 from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
@@ -44,6 +46,7 @@ from headless_agent.kube.health import ConnectionState
 from headless_agent.kube.kubeconfig import KubeconfigSet
 from headless_agent.ops.commands import Command
 from headless_agent.ops.runner import Operations
+from headless_agent.state.records import PodRecord
 
 _STATE_COLOURS = {
     ConnectionState.SYNCED: "#2e9e5b",
@@ -170,6 +173,7 @@ class MainWindow(QMainWindow):
         self.console_view = ConsoleView(self.language, self)
         self.ops: Operations | None = None
         self.dialog: OperationDialog | None = None
+        self.side_dialog: LogsDialog | YamlDialog | None = None
         for view, model, proxy in (
             (self.pod_view, self.pod_model, self.pod_proxy),
             (self.node_view, self.node_model, self.node_proxy),
@@ -398,8 +402,18 @@ class MainWindow(QMainWindow):
         if command.action == "set-image" and "container" not in params:
             images = getattr(record, "images", ())
             params.update(container="main", image=images[0] if images else "")
+        if command.action == "logs" and isinstance(record, PodRecord):
+            logs = LogsDialog(self.language, self.ops, handle, record, self._nursery, self)
+            logs.open()
+            self.side_dialog = logs
+            return None
+        if command.action == "yaml":
+            editor = YamlDialog(self.language, self.ops, handle, command, self._nursery, self)
+            editor.open()
+            self.side_dialog = editor
+            return None
         if not command.mutating:
-            # Reading (logs, describe, YAML) needs no confirmation: show it in the console.
+            # Describe needs no dialog: the console shows the object and its events.
             self.tabs.setCurrentWidget(self.console_view)
             self.console_view.run_command(command)
             return None

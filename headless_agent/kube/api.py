@@ -99,15 +99,20 @@ class KubeApi:
         params: Params | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        raw_body: bytes | None = None,
     ) -> Any:
-        """One request with a JSON answer; a 401 reloads credentials and retries once."""
+        """One request with a JSON answer; a 401 reloads credentials and retries once.
+        ``raw_body`` is sent as it is (server-side apply takes YAML)."""
+        content = (
+            raw_body if raw_body is not None else orjson.dumps(body) if body is not None else None
+        )
         for attempt in (1, 2):
             try:
                 response = await self._client.request(
                     method,
                     path,
                     params=_params(params),
-                    content=orjson.dumps(body) if body is not None else None,
+                    content=content,
                     headers={**self._headers(), "Content-Type": content_type},
                 )
             except httpx.HTTPError as error:

@@ -11,12 +11,14 @@ honoured, DaemonSet and mirror pods skipped).
 from __future__ import annotations
 
 import datetime
+import difflib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
+import yaml
 
 from headless_agent.kube.api import KubeApi
 from headless_agent.kube.errors import ApiStatusError, KubeError, NotFound, TooManyRequests
@@ -298,6 +300,11 @@ async def logs(api: KubeApi, command: Command, progress: Progress) -> Result:
     since = command.params.get("since_seconds")
     if since is not None:
         params["sinceSeconds"] = _int_param(command, "since_seconds", 1, 30 * 86400)
+    since_time = command.params.get("since_time")
+    if isinstance(since_time, str) and since_time:
+        params["sinceTime"] = since_time  # RFC 3339; a follower asks from its last line
+    if command.params.get("timestamps"):
+        params["timestamps"] = True
     limit = 2 * 2**20  # what a viewer shows; more is a download, not a panel
     params["limitBytes"] = limit
     text = await api.get_text(
@@ -316,7 +323,6 @@ def _without_noise(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 async def yaml_of(api: KubeApi, command: Command, progress: Progress) -> Result:
-    import yaml
 
     obj = await api.get_json(object_path(command.kind, command.namespace, command.name))
     text = yaml.safe_dump(_without_noise(obj), sort_keys=False)
@@ -324,7 +330,6 @@ async def yaml_of(api: KubeApi, command: Command, progress: Progress) -> Result:
 
 
 async def describe(api: KubeApi, command: Command, progress: Progress) -> Result:
-    import yaml
 
     obj = await api.get_json(object_path(command.kind, command.namespace, command.name))
     selector = f"involvedObject.name={command.name},involvedObject.kind={command.kind}"
@@ -350,6 +355,84 @@ async def describe(api: KubeApi, command: Command, progress: Progress) -> Result
     )
 
 
+# --- edited YAML --------------------------------------------------------------------------------
+
+_NOISE = ("managedFields", "resourceVersion", "generation", "uid", "creationTimestamp")
+
+
+def _comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object without what the server keeps changing by itself, for a readable diff."""
+    metadata = {k: v for k, v in obj.get("metadata", {}).items() if k not in _NOISE}
+    return {k: v for k, v in {**obj, "metadata": metadata}.items() if k != "status"}
+
+
+def _edited(command: Command) -> dict[str, Any]:
+
+    text = _text_param(command, "yaml")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise CommandError(f"the YAML cannot be read: {error}") from None
+    if not isinstance(document, dict):
+        raise CommandError("the YAML must be one object (a mapping)")
+    metadata = document.get("metadata") or {}
+    found = (
+        document.get("kind"),
+        metadata.get("namespace", command.namespace),
+        metadata.get("name"),
+    )
+    expected = (command.kind, command.namespace, command.name)
+    if found != expected:
+        raise CommandError(
+            f"the YAML describes {found[0]} {found[1]}/{found[2]}, not {command.describe_target()}:"
+            " edit the object in place (renaming would create another one)"
+        )
+    return document
+
+
+async def _server_side_apply(api: KubeApi, command: Command, dry_run: bool) -> dict[str, Any]:
+
+    document = _edited(command)
+    params: dict[str, str | int | bool] = {"fieldManager": "atlhyper", "force": True}
+    if dry_run:
+        params["dryRun"] = "All"
+    result: dict[str, Any] = await api.request_json(
+        "PATCH",
+        object_path(command.kind, command.namespace, command.name),
+        params=params,
+        body=None,
+        content_type="application/apply-patch+yaml",
+        raw_body=yaml.safe_dump(document).encode(),
+    )
+    return result
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> str:
+
+    old = yaml.safe_dump(_comparable(before), sort_keys=True).splitlines(keepends=True)
+    new = yaml.safe_dump(_comparable(after), sort_keys=True).splitlines(keepends=True)
+    return "".join(difflib.unified_diff(old, new, "live", "after apply"))
+
+
+async def apply_dry_run(api: KubeApi, command: Command, progress: Progress) -> Result:
+    current = await api.get_json(object_path(command.kind, command.namespace, command.name))
+    after = await _server_side_apply(api, command, dry_run=True)
+    diff = _diff(current, after)
+    if not diff:
+        return Result(f"{command.describe_target()}: the server would change nothing", {"diff": ""})
+    changed = sum(1 for line in diff.splitlines() if line[:1] in "+-") - 2
+    return Result(
+        f"{command.describe_target()}: the server accepts it (lines changed: {changed})",
+        {"diff": diff},
+    )
+
+
+async def apply(api: KubeApi, command: Command, progress: Progress) -> Result:
+    current = await api.get_json(object_path(command.kind, command.namespace, command.name))
+    after = await _server_side_apply(api, command, dry_run=False)
+    return Result(f"{command.describe_target()} applied", {"diff": _diff(current, after)})
+
+
 ACTION_FUNCTIONS: dict[str, Action] = {
     "scale": scale,
     "rollout-restart": rollout_restart,
@@ -363,6 +446,8 @@ ACTION_FUNCTIONS: dict[str, Action] = {
     "logs": logs,
     "yaml": yaml_of,
     "describe": describe,
+    "apply-dry-run": apply_dry_run,
+    "apply": apply,
 }
 
 

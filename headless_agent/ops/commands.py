@@ -39,6 +39,9 @@ ACTIONS: dict[str, tuple[frozenset[str], bool]] = {
     "logs": (frozenset({"Pod"}), False),
     "describe": (_OBJECTS, False),
     "yaml": (_OBJECTS, False),
+    # Edited YAML: a server-side dry run with the diff first, then the real apply.
+    "apply-dry-run": (_OBJECTS, False),
+    "apply": (_OBJECTS, True),
 }
 
 

@@ -302,3 +302,40 @@ async def test_the_same_operations_through_the_agent(
         "viewer", Command("cordon", "Node", "", "ops-node-a")
     )
     assert not refused.ok and "a viewer token may not do this" in refused.message
+
+
+async def test_edited_yaml_is_dry_run_with_a_diff_then_applied(
+    ops_hub: tuple[Hub, ClusterHandle, Operations], kube_cluster: KwokCluster
+) -> None:
+    hub, handle, ops = ops_hub
+    shown = await ops.run(handle.name, Command("yaml", "Deployment", NS, "web"))
+    assert shown.ok and "managedFields" not in shown.data["yaml"]
+    edited = shown.data["yaml"].replace("app: web\n", "app: web\n    tier: front\n", 1)
+    assert edited != shown.data["yaml"]
+
+    dry = await ops.run(
+        handle.name, Command("apply-dry-run", "Deployment", NS, "web", {"yaml": edited})
+    )
+    assert dry.ok, dry.message
+    assert "+    tier: front" in dry.data["diff"]
+    live = await _json(kube_cluster, "deployment", "web", "-n", NS)
+    assert "tier" not in live["metadata"]["labels"]  # a dry run changes nothing
+
+    applied = await ops.run(
+        handle.name, Command("apply", "Deployment", NS, "web", {"yaml": edited})
+    )
+    assert applied.ok, applied.message
+    live = await _json(kube_cluster, "deployment", "web", "-n", NS)
+    assert live["metadata"]["labels"]["tier"] == "front"
+
+    renamed = edited.replace("name: web\n", "name: web-copy\n", 1)
+    refused = await ops.run(
+        handle.name, Command("apply", "Deployment", NS, "web", {"yaml": renamed})
+    )
+    assert refused.status == "refused" and "not Deployment" in refused.message
+    broken = edited.replace("replicas: 2", "replicas: many", 1)
+    invalid = await ops.run(
+        handle.name, Command("apply-dry-run", "Deployment", NS, "web", {"yaml": broken})
+    )
+    assert not invalid.ok and invalid.status == "failed", invalid
+    assert hub.history is not None

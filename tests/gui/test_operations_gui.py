@@ -109,3 +109,79 @@ def test_scale_through_the_dialog_and_find_it_audited(
         timeout=10_000,
     )
     _save(window, "main-console-en.png", tmp_path)
+
+
+def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
+    running_app: AppFactory, qtbot: QtBot, kube_cluster: KwokCluster, tmp_path: Path
+) -> None:
+    log_file = tmp_path / "api.log"
+    lines = [f"2026-11-27T01:00:0{i}.000000000Z stdout F started worker {i}\n" for i in range(3)]
+    log_file.write_text("".join(lines))
+    kube_cluster.apply(
+        namespace(NS),
+        kwok_node("gui-ops-node"),
+        deployment("shop-api", NS, node="gui-ops-node", replicas=1),
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterLogs",
+            "metadata": {"name": "gui-ops-logs"},
+            "spec": {
+                "selector": {"matchNamespaces": [NS]},
+                "logs": [{"containers": ["main"], "logsFile": str(log_file)}],
+            },
+        },
+    )
+    kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
+    context = kubeconfigs.current_context
+    assert context is not None
+    window = running_app(
+        lambda hub: hub.watch_context(KubeTarget(kubeconfigs, context)),
+        history=tmp_path / "h.sqlite3",
+    )
+    handle_pods = window.pod_model
+
+    def api_pod() -> tuple[str, str] | None:
+        for row in range(handle_pods.rowCount()):
+            record = handle_pods.record(row)
+            running = handle_pods.index(row, 2).data() == "Running"
+            if record.namespace == NS and record.name.startswith("shop-api-") and running:
+                return record.namespace, record.name
+        return None
+
+    qtbot.waitUntil(lambda: api_pod() is not None, timeout=90_000)
+    found = api_pod()
+    assert found is not None
+    window.open_operation(Command("logs", "Pod", *found))
+    logs = window.side_dialog
+    assert logs is not None
+    text = logs.text  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "started worker 2" in text.toPlainText(), timeout=30_000)
+    with log_file.open("a") as handle:
+        handle.write("2026-11-27T01:00:05.000000000Z stderr F worker 1 stalled\n")
+    qtbot.waitUntil(lambda: "worker 1 stalled" in text.toPlainText(), timeout=30_000)
+    shown = text.toPlainText().splitlines()
+    assert shown == [f"started worker {i}" for i in range(3)] + ["worker 1 stalled"]
+    logs.search.setText("stalled")  # type: ignore[union-attr]
+    logs.find_next()  # type: ignore[union-attr]
+    assert text.textCursor().selectedText() == "stalled"
+    _save(logs, "logs-en.png", tmp_path)
+    logs.close()
+
+    window.open_operation(Command("yaml", "Deployment", NS, "shop-api"))
+    editor = window.side_dialog
+    assert editor is not None
+    qtbot.waitUntil(lambda: "shop-api" in editor.editor.toPlainText(), timeout=10_000)  # type: ignore[union-attr]
+    assert not editor.apply_button.isEnabled()  # type: ignore[union-attr]
+    edited = editor.editor.toPlainText().replace(
+        "app: shop-api\n", "app: shop-api\n    tier: back\n", 1
+    )  # type: ignore[union-attr]
+    editor.editor.setPlainText(edited)  # type: ignore[union-attr]
+    qtbot.mouseClick(editor.check_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "+    tier: back" in editor.diff.toPlainText(), timeout=10_000)  # type: ignore[union-attr]
+    assert editor.apply_button.isEnabled()  # type: ignore[union-attr]
+    _save(editor, "yaml-edit-en.png", tmp_path)
+    qtbot.mouseClick(editor.apply_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "applied" in editor.status.text(), timeout=10_000)  # type: ignore[union-attr]
+    live = kube_cluster.get("deployment", "shop-api", "-n", NS)
+    assert live["metadata"]["labels"]["tier"] == "back"
+    editor.close()
