@@ -311,7 +311,12 @@ class AgentApi:
         return JSONResponse(outcome.to_json())
 
     async def audit(self, request: Request) -> Response:
-        entries = [protocol.audit_document(e) for e in self.relay.audit]
+        after = _integer(request, "after", default=0)
+        entries = [
+            {"seq": seq, **protocol.audit_document(entry)}
+            for seq, entry in self.relay.audit
+            if seq > after
+        ]
         return JSONResponse({"entries": entries})
 
 

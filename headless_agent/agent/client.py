@@ -209,6 +209,7 @@ class AgentSession:
         self.cursor: int | None = None
         self._health: dict[str, Any] | None = None  # as the agent last reported it
         self.sample_cursor = 0
+        self.audit_cursor = 0
         #: node samples received, newest last (a short window for views without history)
         self.received_samples = 0
         self.sample_gaps = 0
@@ -346,9 +347,27 @@ class AgentSession:
         while True:
             try:
                 await self._fetch_samples(client)
+                await self._fetch_audit(client)
             except (httpx.HTTPError, ProtocolError, KubeError) as error:
-                log.info("%s: node samples not fetched: %s", self.name, error)
+                log.info("%s: node samples or audit not fetched: %s", self.name, error)
             await trio.sleep(self.target.sample_interval)
+
+    async def _fetch_audit(self, client: httpx.AsyncClient) -> None:
+        """Commands the agent ran — for this hub or any other — into this hub's audit log
+        (the store keeps one entry per command key, so this hub's own are not doubled)."""
+        if self.history is None:
+            return
+        response = await client.get("/v1/audit", params={"after": self.audit_cursor})
+        _check(response)
+        document = protocol.parse_json(response.content)
+        entries = document.get("entries") if isinstance(document, dict) else None
+        if not isinstance(entries, list):
+            raise ProtocolError("the audit answer lacks its entries")
+        for item in entries:
+            entry = protocol.read_audit(item, self.name, f"agent {self.target.url}")
+            self.history.record_audit(entry, once_per_key=True)
+            if isinstance(item, dict) and isinstance(item.get("seq"), int):
+                self.audit_cursor = max(self.audit_cursor, item["seq"])
 
     async def _fetch_samples(self, client: httpx.AsyncClient) -> None:
         while True:  # until caught up: one answer holds at most the agent's page size

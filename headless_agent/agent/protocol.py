@@ -199,6 +199,34 @@ def audit_document(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def read_audit(document: Any, cluster: str, via: str) -> AuditEntry:
+    """An entry of an agent's audit, as the hub's history keeps it."""
+    if not isinstance(document, dict):
+        raise ProtocolError("an audit entry is not an object")
+    target = document.get("target")
+    if not isinstance(target, list) or len(target) != 3:
+        raise ProtocolError("an audit entry lacks its target")
+    try:
+        return AuditEntry(
+            at=float(document["at"]),
+            actor=str(document["actor"]),
+            action=str(document["action"]),
+            outcome=str(document["outcome"]),
+            cluster=cluster,
+            target_kind=str(target[0]),
+            target_namespace=str(target[1]),
+            target_name=str(target[2]),
+            parameters=dict(document.get("parameters") or {}),
+            identity=str(document.get("identity") or ""),
+            via=via,
+            error=str(document.get("error") or ""),
+            duration=float(document["duration"]) if document.get("duration") is not None else None,
+            request_key=str(document.get("key") or ""),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ProtocolError(f"unreadable audit entry: {error}") from None
+
+
 def parse_json_or_none(data: bytes) -> Any:
     """Parsed JSON, or None for anything that is not (the caller says what it expected)."""
     try:

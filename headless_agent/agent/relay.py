@@ -65,9 +65,10 @@ class Relay:
         self.changes = Journal(limits.changes, clock=clock)
         self.samples = Journal(limits.samples, clock=clock)
         self.samples_received = 0
-        #: the commands this agent ran (its own audit, so a hub that was not the caller
-        #: can show them); bounded, newest last
-        self.audit: deque[AuditEntry] = deque(maxlen=10_000)
+        #: the commands this agent ran, numbered (its own audit, so a hub that was not
+        #: the caller can show them); bounded, newest last
+        self.audit: deque[tuple[int, AuditEntry]] = deque(maxlen=10_000)
+        self._audit_seq = 0
         self.probes: dict[str, float] = {}  # node → when its last batch came
         hub.transition_listeners.append(self._on_transition)
         hub.health_listeners.append(self._on_health)
@@ -93,6 +94,11 @@ class Relay:
     def _on_health(self, cluster: str, snapshot: HealthSnapshot) -> None:
         if cluster == self.cluster:
             self.changes.append(protocol.health_line(snapshot))
+
+    def record_audit(self, entry: AuditEntry) -> None:
+        """The agent's audit sink (``Operations(audit=relay.record_audit)``)."""
+        self._audit_seq += 1
+        self.audit.append((self._audit_seq, entry))
 
     def snapshot(self) -> bytes:
         """The cluster now, and the cursor to stream from after it."""

@@ -189,7 +189,7 @@ def agent_main(argv: list[str] | None = None) -> int:
     )
     operations = None
     if not settings.read_only:
-        operations = Operations(hub, audit=relay.audit.append, actor="agent")
+        operations = Operations(hub, audit=relay.record_audit, actor="agent")
     api = AgentApi(relay, tokens, ApiLimits(), operations=operations)
     config = hypercorn_config(settings)
 

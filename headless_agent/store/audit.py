@@ -143,6 +143,11 @@ def append(db: sqlite3.Connection, cluster_id: int | None, entry: AuditEntry) ->
     _set(db, _TIP, current)
 
 
+def has_key(db: sqlite3.Connection, key: str) -> bool:
+    row = db.execute("SELECT 1 FROM audit_log WHERE request_key = ? LIMIT 1", (key,)).fetchone()
+    return row is not None
+
+
 def rechain(db: sqlite3.Connection) -> None:
     """Hash every entry in order (the migration that introduced the chain)."""
     previous = anchor(db)

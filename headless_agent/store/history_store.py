@@ -273,8 +273,13 @@ class HistoryStore:
             lambda w: writing.record_slo_window(w.db, w.clusters.cluster_id(cluster), window)
         )
 
-    def record_audit(self, entry: AuditEntry) -> None:
+    def record_audit(self, entry: AuditEntry, *, once_per_key: bool = False) -> None:
+        """Append to the audit log; ``once_per_key`` skips an entry whose command key is
+        already there (an agent's copy of a command this hub recorded itself)."""
+
         def apply(w: WriterContext) -> None:
+            if once_per_key and entry.request_key and audit.has_key(w.db, entry.request_key):
+                return
             cluster_id = w.clusters.cluster_id(entry.cluster) if entry.cluster else None
             writing.record_audit(w.db, cluster_id, entry)
 

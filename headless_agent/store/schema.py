@@ -430,6 +430,7 @@ def _v5_audit_chain(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
         "(SELECT display_name FROM clusters c WHERE c.id = audit_log.cluster_id), '')"
     )
     db.create_table("audit_anchor", {"id": int, "hash": str}, pk="id", not_null=["hash"])
+    table.create_index(["request_key"])
     audit.rechain(db.conn)
 
 

@@ -277,12 +277,14 @@ async def test_the_same_operations_through_the_agent(
     ops_hub: tuple[Hub, ClusterHandle, Operations],
     kube_cluster: KwokCluster,
     nursery: trio.Nursery,
+    tmp_path: Path,
 ) -> None:
     hub, handle, _ = ops_hub
     agent = await serve_agent(nursery, hub, handle, operations=True)
-    remote_hub = Hub()
+    remote_hub = Hub(history=HistoryStore.open(tmp_path / "carol.sqlite3", start=False))
     await nursery.start(remote_hub.run)
-    remote = remote_hub.watch_agent("via-agent", AgentTarget(agent.url, OPERATOR))
+    target = AgentTarget(agent.url, OPERATOR, sample_interval=0.5)
+    remote = remote_hub.watch_agent("via-agent", target)
     await wait_for(lambda: remote.health.snapshot.state.value == "synced", 30, "via agent")
     ops = Operations(remote_hub, actor="carol")
     scale = Command("scale", "Deployment", NS, "web", {"replicas": 1})
@@ -292,15 +294,43 @@ async def test_the_same_operations_through_the_agent(
     assert outcome.identity  # the agent's identity on its API server
     # The agent remembers: a retry (a lost answer) does not scale twice.
     assert await ops.run("via-agent", scale) == outcome
-    [entry] = [e for e in agent.relay.audit if e.request_key == scale.key]
+    [entry] = [e for _, e in agent.relay.audit if e.request_key == scale.key]
     assert entry.actor.startswith("carol (token ") and entry.outcome == "succeeded"
 
-    viewer_hub = Hub()
-    await nursery.start(viewer_hub.run)
-    viewer_hub.watch_agent("viewer", AgentTarget(agent.url, VIEWER))
-    refused = await Operations(viewer_hub).run(
-        "viewer", Command("cordon", "Node", "", "ops-node-a")
+    for command in (
+        Command("cordon", "Node", "", "ops-node-a"),
+        Command("uncordon", "Node", "", "ops-node-a"),
+        Command("rollout-restart", "Deployment", NS, "web"),
+        Command("describe", "Deployment", NS, "web"),
+    ):
+        result = await ops.run("via-agent", command)
+        assert result.ok, (command.action, result.message)
+
+    # Another hub (a colleague's, viewer token) sees carol's commands in its own audit.
+    other_hub = Hub(history=HistoryStore.open(tmp_path / "dave.sqlite3", start=False))
+    await nursery.start(other_hub.run)
+    other_hub.watch_agent("viewer", AgentTarget(agent.url, VIEWER, sample_interval=0.5))
+    other_store = other_hub.history
+    assert other_store is not None
+
+    def seen_by_dave() -> list[str]:
+        other_store.flush()
+        return [e.action for e in other_store.audit_log(0, 2e10) if e.actor.startswith("carol")]
+
+    await wait_for(
+        lambda: seen_by_dave() == ["scale", "cordon", "uncordon", "rollout-restart", "describe"],
+        30,
+        "carol's commands in dave's audit",
     )
+    # Carol's own hub keeps one entry per command, though the agent's copy arrives too.
+    carol_store = remote_hub.history
+    assert carol_store is not None
+    await trio.sleep(1.5)
+    await trio.to_thread.run_sync(carol_store.flush)
+    keys = [e.request_key for e in carol_store.audit_log(0, 2e10)]
+    assert len(keys) == len(set(keys)) == 5 and carol_store.verify_audit().ok
+
+    refused = await Operations(other_hub).run("viewer", Command("cordon", "Node", "", "ops-node-a"))
     assert not refused.ok and "a viewer token may not do this" in refused.message
 
 
