@@ -99,7 +99,7 @@ def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
 
 #: the operations each kind offers in its context menu
 _ACTIONS: dict[str, tuple[str, ...]] = {
-    "Pod": ("restart-pod", "delete-pod", "logs", "describe", "yaml"),
+    "Pod": ("restart-pod", "delete-pod", "logs", "exec", "describe", "yaml"),
     "Node": ("cordon", "uncordon", "drain", "describe", "yaml"),
     "Deployment": ("scale", "rollout-restart", "rollback", "set-image", "describe", "yaml"),
     "StatefulSet": ("scale", "rollout-restart", "set-image", "describe", "yaml"),

@@ -9,6 +9,7 @@ answer never runs it twice.
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from dataclasses import replace
 from typing import Any
@@ -86,6 +87,11 @@ class OperationDialog(QDialog):
             timeout.valueChanged.connect(self._refresh)
             self.fields["timeout"] = timeout
             form.addRow(tr("field.timeout"), timeout)
+        elif command.action == "exec":
+            line = QLineEdit(str(command.params.get("command", "")))
+            line.textChanged.connect(self._refresh)
+            self.fields["command"] = line
+            form.addRow(tr("field.command"), line)
         elif command.action == "delete-pod":
             force = QCheckBox(tr("field.force"))
             force.toggled.connect(self._refresh)
@@ -140,6 +146,11 @@ class OperationDialog(QDialog):
                 params[name] = widget.text().strip()
             elif isinstance(widget, QCheckBox):
                 params[name] = widget.isChecked()
+        if self.command.action == "exec" and isinstance(params.get("command"), str):
+            try:
+                params["command"] = shlex.split(params["command"])
+            except ValueError:
+                params["command"] = []
         return replace(
             self.command, params=params, confirm_protected=self.confirm_protected.isChecked()
         )

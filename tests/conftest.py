@@ -9,7 +9,7 @@ import pytest
 
 from tests.kubeharness.cluster import KwokCluster, start_cluster
 
-LOG_CRDS = ("--enable-crds=ClusterLogs,Logs",)
+LOG_CRDS = ("--enable-crds=ClusterLogs,Logs,ClusterExec,Exec",)
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokClust
     cluster is a broken test environment, never a reason to skip.
     """
     try:
-        # ClusterLogs: kwok serves container logs from files the tests write.
+        # kwok serves container logs from files the tests write, and runs exec locally.
         cluster = start_cluster(workdir=tmp_path_factory.mktemp("kwok"), extra_flags=LOG_CRDS)
     except Exception as error:  # any failure must surface as the reason, not a traceback
         pytest.fail(f"the test control plane could not start: {error}", pytrace=False)

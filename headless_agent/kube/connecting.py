@@ -57,6 +57,11 @@ class Credentials:
             hook(self._configuration)
             self.authorization = _authorization(self._configuration)
 
+    @property
+    def configuration(self) -> Any:
+        """The official client's configuration (for what only that client speaks: exec)."""
+        return self._configuration
+
     def reload(self) -> None:
         """Build everything again from the kubeconfig (after a 401, or a changed file)."""
         fresh = self._rebuild()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import shlex
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ import yaml
 
 from headless_agent.kube.api import KubeApi
 from headless_agent.kube.errors import ApiStatusError, KubeError, NotFound, TooManyRequests
+from headless_agent.kube.pod_exec import exec_in_container
 from headless_agent.ops.commands import Command, CommandError
 
 MERGE = "application/merge-patch+json"
@@ -314,6 +316,37 @@ async def logs(api: KubeApi, command: Command, progress: Progress) -> Result:
     return Result(f"{lines} lines of logs", {"text": text, "truncated": len(text) >= limit})
 
 
+async def exec_command(api: KubeApi, command: Command, progress: Progress) -> Result:
+    """A non-interactive command in a container; its output and exit code."""
+    argv = command.params.get("command")
+    if isinstance(argv, str):
+        argv = shlex.split(argv)
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise CommandError("exec: the command to run is required (e.g. ls -l /data)")
+    container = command.params.get("container")
+    timeout = _int_param(command, "timeout", 1, 600, default=30)
+    result = await trio.to_thread.run_sync(
+        lambda: exec_in_container(
+            api.credentials,
+            command.namespace,
+            command.name,
+            container if isinstance(container, str) and container else None,
+            argv,
+            timeout,
+        )
+    )
+    data = {
+        "text": result.stdout + result.stderr,
+        "stdout": result.stdout,
+        "stderr": result.stderr,
+        "exit_code": result.exit_code,
+        "truncated": result.truncated,
+    }
+    if result.exit_code is None:
+        return Result(f"{shlex.join(argv)} was still running after {timeout} s", data)
+    return Result(f"{shlex.join(argv)} exited with {result.exit_code}", data)
+
+
 # --- reading objects ---------------------------------------------------------------------------
 
 
@@ -444,6 +477,7 @@ ACTION_FUNCTIONS: dict[str, Action] = {
     "delete-pod": delete_pod,
     "restart-pod": restart_pod,
     "logs": logs,
+    "exec": exec_command,
     "yaml": yaml_of,
     "describe": describe,
     "apply-dry-run": apply_dry_run,

@@ -37,6 +37,8 @@ ACTIONS: dict[str, tuple[frozenset[str], bool]] = {
     "delete-pod": (frozenset({"Pod"}), True),
     "restart-pod": (frozenset({"Pod"}), True),
     "logs": (frozenset({"Pod"}), False),
+    # A command may change the container, so it is confirmed and audited like a change.
+    "exec": (frozenset({"Pod"}), True),
     "describe": (_OBJECTS, False),
     "yaml": (_OBJECTS, False),
     # Edited YAML: a server-side dry run with the diff first, then the real apply.

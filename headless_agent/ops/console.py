@@ -29,6 +29,7 @@ VERBS = (
     "get",
     "describe",
     "logs",
+    "exec",
     "scale",
     "rollout restart",
     "rollout undo",
@@ -76,6 +77,8 @@ class ConsoleLine:
 class _Args:
     words: list[str]
     flags: dict[str, str | bool]
+    #: what follows ``--`` (exec's command)
+    after_dashes: list[str] = field(default_factory=list)
 
     def flag(self, *names: str) -> str | bool | None:
         for name in names:
@@ -114,6 +117,8 @@ def _split(line: str) -> _Args:
     index = 0
     while index < len(tokens):
         token = tokens[index]
+        if token == "--":
+            return _Args(words, flags, tokens[index + 1 :])
         if token.startswith("-"):
             name, equals, value = token.partition("=")
             if equals:
@@ -189,6 +194,16 @@ def parse(line: str, handle: ClusterHandle, default_namespace: str = "default") 
         if since:
             params["since_seconds"] = _seconds(since, "--since")
         return ConsoleLine(Command("logs", "Pod", namespace, pod, params))
+    if verb == "exec":
+        if not rest or not args.after_dashes:
+            raise ConsoleError("exec: exec POD [-c CONTAINER] -- COMMAND [ARGS...]")
+        params = {"command": args.after_dashes}
+        container = args.text("-c", "--container")
+        if container:
+            params["container"] = container
+        if args.flag("-i", "-t", "-it", "-ti", "--stdin", "--tty"):
+            raise ConsoleError("exec: the console runs commands without a terminal (no -i/-t)")
+        return ConsoleLine(Command("exec", "Pod", namespace, rest[0].removeprefix("pod/"), params))
     if verb == "scale":
         kind, name = _kind_and_name(rest, verb)
         replicas = args.number("--replicas")

@@ -46,6 +46,9 @@ def preview(ops: Operations, handle: ClusterHandle, command: Command) -> Preview
             current=images,
             image=str(command.params.get("image", "?")),
         )
+    elif command.action == "exec":
+        argv = command.params.get("command", "")
+        params["command"] = " ".join(argv) if isinstance(argv, list) else str(argv)
     elif command.action == "drain":
         pods = [
             p for p in state.records("Pod") if isinstance(p, PodRecord) and p.node == command.name

@@ -40,7 +40,7 @@ async def serve_agent(
 ) -> ServedAgent:
     relay = Relay(hub, handle, relay_limits)
     nursery.start_soon(relay.run)
-    runner = Operations(hub, audit=relay.audit.append, actor="agent") if operations else None
+    runner = Operations(hub, audit=relay.record_audit, actor="agent") if operations else None
     api = AgentApi(relay, TokenBook(TOKENS), limits, operations=runner)
     config = Config()
     config.bind = [f"{host}:0"]

@@ -3,6 +3,8 @@ the one command path — by kubeconfig and through the agent — each audited on
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import load_kubeconfigs
 from headless_agent.ops.commands import Command
+from headless_agent.ops.console import run_line
 from headless_agent.ops.runner import Operations, Safety
 from headless_agent.state.records import NodeRecord, PodRecord, WorkloadRecord
 from headless_agent.store import HistoryStore
@@ -368,4 +371,38 @@ async def test_edited_yaml_is_dry_run_with_a_diff_then_applied(
         handle.name, Command("apply-dry-run", "Deployment", NS, "web", {"yaml": broken})
     )
     assert not invalid.ok and invalid.status == "failed", invalid
+    assert hub.history is not None
+
+
+async def test_a_command_runs_in_a_container(
+    ops_hub: tuple[Hub, ClusterHandle, Operations], kube_cluster: KwokCluster, tmp_path: Path
+) -> None:
+    hub, handle, ops = ops_hub
+    # kwok runs a pod's exec as a local process in a folder we choose.
+    (tmp_path / "data.txt").write_text("payload\n")
+    await apply(
+        kube_cluster,
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "ClusterExec",
+            "metadata": {"name": "ops-exec"},
+            "spec": {
+                "selector": {"matchNamespaces": [NS]},
+                "execs": [{"containers": ["main"], "local": {"workDir": str(tmp_path)}}],
+            },
+        },
+    )
+    pod = _pods(handle, "web")[0].name
+    script = "cat data.txt; echo oops >&2; exit 3"
+    command = Command("exec", "Pod", NS, pod, {"command": ["sh", "-c", script]})
+    for _ in range(60):  # kwok picks up the ClusterExec object within a few seconds
+        outcome = await ops.run(handle.name, replace(command, key=uuid.uuid4().hex))
+        if outcome.ok:
+            break
+        await trio.sleep(0.5)
+    assert outcome.ok, outcome.message
+    assert outcome.data["stdout"] == "payload\n" and outcome.data["stderr"] == "oops\n"
+    assert outcome.data["exit_code"] == 3 and "exited with 3" in outcome.message
+    ok, text = await run_line(ops, handle.name, f"exec {pod} -n {NS} -- cat data.txt")
+    assert ok and text == "payload"
     assert hub.history is not None

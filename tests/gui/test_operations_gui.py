@@ -43,7 +43,7 @@ def test_scale_through_the_dialog_and_find_it_audited(
     kube_cluster.apply(
         namespace(NS),
         kwok_node("gui-ops-node"),
-        deployment("shop-web", NS, node="gui-ops-node", replicas=2),
+        deployment("ops-web", NS, node="gui-ops-node", replicas=2),
     )
     kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
     context = kubeconfigs.current_context
@@ -59,18 +59,18 @@ def test_scale_through_the_dialog_and_find_it_audited(
     def ready(expected: str) -> bool:
         for row in range(model.rowCount()):
             record = model.record(row)
-            if record.namespace == NS and record.name == "shop-web":
+            if record.namespace == NS and record.name == "ops-web":
                 return bool(model.index(row, 3).data() == expected)
         return False
 
     qtbot.waitUntil(lambda: ready("2/2"), timeout=90_000)
 
-    dialog = window.open_operation(Command("scale", "Deployment", NS, "shop-web"))
+    dialog = window.open_operation(Command("scale", "Deployment", NS, "ops-web"))
     assert dialog is not None
     replicas = dialog.fields["replicas"]
     assert isinstance(replicas, QSpinBox) and replicas.value() == 2
     replicas.setValue(4)
-    assert dialog.change.text() == f"Deployment {NS}/shop-web: 2 → 4 replicas"
+    assert dialog.change.text() == f"Deployment {NS}/ops-web: 2 → 4 replicas"
     assert dialog.where.text() == f"on cluster {context}, via context {context}"
     assert dialog.run_button.isEnabled() and not dialog.confirm_protected.isVisible()
     _save(dialog, "operation-scale-en.png", tmp_path)
@@ -78,7 +78,7 @@ def test_scale_through_the_dialog_and_find_it_audited(
     qtbot.mouseClick(dialog.run_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=30_000)
     assert dialog.outcome is not None and dialog.outcome.ok
-    assert dialog.result.text() == f"Deployment {NS}/shop-web scaled from 2 to 4 replicas"
+    assert dialog.result.text() == f"Deployment {NS}/ops-web scaled from 2 to 4 replicas"
     assert not dialog.run_button.isEnabled()  # one run per dialog: no double scale
     qtbot.waitUntil(lambda: ready("4/4"), timeout=90_000)
     dialog.close()
@@ -87,7 +87,7 @@ def test_scale_through_the_dialog_and_find_it_audited(
     audit = window.audit_view.model
     qtbot.waitUntil(lambda: audit.rowCount() == 1, timeout=10_000)
     row = [audit.index(0, c).data() for c in range(audit.columnCount())]
-    assert row[2:6] == [context, "Scale", f"Deployment {NS}/shop-web", "succeeded"]
+    assert row[2:6] == [context, "Scale", f"Deployment {NS}/ops-web", "succeeded"]
     window.audit_view.verify()
     qtbot.waitUntil(lambda: "intact" in window.audit_view.status.text(), timeout=10_000)
     _save(window, "main-audit-en.png", tmp_path)
@@ -95,13 +95,13 @@ def test_scale_through_the_dialog_and_find_it_audited(
     export = tmp_path / "audit.csv"
     window.audit_view.export_to(export, "csv")
     qtbot.waitUntil(export.exists, timeout=10_000)
-    assert "shop-web" in export.read_text()
+    assert "ops-web" in export.read_text()
 
     # The console: the same path, in kubectl's words.
     window.tabs.setCurrentWidget(window.console_view)
     window.console_view.input.setText(f"get deploy -n {NS}")
     window.console_view.submit()
-    qtbot.waitUntil(lambda: "shop-web" in window.console_view.output.toPlainText(), timeout=10_000)
+    qtbot.waitUntil(lambda: "ops-web" in window.console_view.output.toPlainText(), timeout=10_000)
     window.console_view.input.setText("apply -f everything.yaml")
     window.console_view.submit()
     qtbot.waitUntil(
@@ -120,7 +120,7 @@ def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
     kube_cluster.apply(
         namespace(NS),
         kwok_node("gui-ops-node"),
-        deployment("shop-api", NS, node="gui-ops-node", replicas=1),
+        deployment("ops-api", NS, node="gui-ops-node", replicas=1),
         {
             "apiVersion": "kwok.x-k8s.io/v1alpha1",
             "kind": "ClusterLogs",
@@ -144,7 +144,7 @@ def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
         for row in range(handle_pods.rowCount()):
             record = handle_pods.record(row)
             running = handle_pods.index(row, 2).data() == "Running"
-            if record.namespace == NS and record.name.startswith("shop-api-") and running:
+            if record.namespace == NS and record.name.startswith("ops-api-") and running:
                 return record.namespace, record.name
         return None
 
@@ -167,13 +167,13 @@ def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
     _save(logs, "logs-en.png", tmp_path)
     logs.close()
 
-    window.open_operation(Command("yaml", "Deployment", NS, "shop-api"))
+    window.open_operation(Command("yaml", "Deployment", NS, "ops-api"))
     editor = window.side_dialog
     assert editor is not None
-    qtbot.waitUntil(lambda: "shop-api" in editor.editor.toPlainText(), timeout=10_000)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: "ops-api" in editor.editor.toPlainText(), timeout=10_000)  # type: ignore[union-attr]
     assert not editor.apply_button.isEnabled()  # type: ignore[union-attr]
     edited = editor.editor.toPlainText().replace(
-        "app: shop-api\n", "app: shop-api\n    tier: back\n", 1
+        "app: ops-api\n", "app: ops-api\n    tier: back\n", 1
     )  # type: ignore[union-attr]
     editor.editor.setPlainText(edited)  # type: ignore[union-attr]
     qtbot.mouseClick(editor.check_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
@@ -182,6 +182,6 @@ def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
     _save(editor, "yaml-edit-en.png", tmp_path)
     qtbot.mouseClick(editor.apply_button, Qt.MouseButton.LeftButton)  # type: ignore[union-attr]
     qtbot.waitUntil(lambda: "applied" in editor.status.text(), timeout=10_000)  # type: ignore[union-attr]
-    live = kube_cluster.get("deployment", "shop-api", "-n", NS)
+    live = kube_cluster.get("deployment", "ops-api", "-n", NS)
     assert live["metadata"]["labels"]["tier"] == "back"
     editor.close()
