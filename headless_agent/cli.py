@@ -21,6 +21,8 @@ import trio
 
 from headless_agent import __version__
 from headless_agent.agent.client import agent_targets, read_token_file
+from headless_agent.alerts import Alerting
+from headless_agent.alerts.config import ConfigProblems, load_config
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
@@ -132,7 +134,28 @@ def headless_main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
     parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
+    parser.add_argument(
+        "--alerts", metavar="TOML", help="alert rules and channels (see docs/ALERTS.md)"
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="check the --alerts file, report every mistake, exit"
+    )
     args = parser.parse_args(argv)
+    alert_config = None
+    if args.alerts:
+        try:
+            alert_config = load_config(args.alerts)
+        except ConfigProblems as error:
+            print(f"atlhyper-headless: {error}", file=sys.stderr)
+            return 2
+        if args.check:
+            rules, channels = len(alert_config.rules), len(alert_config.channels)
+            print(f"{args.alerts}: OK ({rules} rules, {channels} channels)")
+            return 0
+    elif args.check:
+        parser.error("--check needs --alerts FILE")
+    if alert_config is not None and args.no_history:
+        parser.error("--alerts needs the history (the outbox lives there): drop --no-history")
     logging.basicConfig(
         level=logging.WARNING,
         stream=sys.stderr,
@@ -173,6 +196,10 @@ def headless_main(argv: list[str] | None = None) -> int:
         except StoreOpenError as error:
             print(f"atlhyper-headless: {error}", file=sys.stderr)
             return 2
+    alerting = None
+    if alert_config is not None and hub.history is not None:
+        alerting = Alerting(alert_config, hub.history)
+        alerting.attach(hub)
     out = _Output(sys.stdout)
     hub.transition_listeners.append(
         lambda cluster, t: out.emit(transition_record(cluster, t, args.language))

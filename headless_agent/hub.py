@@ -97,6 +97,9 @@ class Hub:
         self.clock = clock
         self.clusters: dict[str, ClusterHandle] = {}
         self.transition_listeners: list[TransitionListener] = []
+        #: tasks that live as long as the clusters and use the history (alerting): they
+        #: end before the history file closes
+        self.services: list[Callable[[], Awaitable[None]]] = []
         self.health_listeners: list[HealthListener] = []
         self._nursery: trio.Nursery | None = None
         self._waiting: list[tuple[ClusterHandle, SourceRunner]] = []
@@ -110,6 +113,8 @@ class Hub:
             try:
                 async with trio.open_nursery() as nursery:
                     self._nursery = nursery
+                    for service in self.services:
+                        nursery.start_soon(service)
                     for handle, runner in self._waiting:
                         nursery.start_soon(self._run_cluster, handle, runner)
                     self._waiting.clear()

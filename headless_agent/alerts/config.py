@@ -1,0 +1,344 @@
+"""The alerting settings: a TOML file for headless mode (the desktop edits the same).
+
+::
+
+    [grouping]               # defaults shown
+    group_wait = "30s"       # wait this long for more of a group before the first message
+    group_interval = "5m"    # at most one update per group this often
+    repeat_interval = "4h"   # say it again while it lasts
+    by = ["cluster", "owner"]
+
+    [[channels]]
+    name = "ops-mail"
+    type = "smtp"            # smtp | webhook | slack | alertmanager
+    language = "en"          # en | zh | ja
+    host = "smtp.example.com"
+    port = 587
+    security = "starttls"    # starttls | tls | plain
+    username = "alerts"
+    password_env = "ATLHYPER_SMTP_PASSWORD"   # or password_file; never the password itself
+    sender = "atlhyper@example.com"
+    to = ["oncall@example.com"]
+
+    [[channels]]
+    name = "hook"
+    type = "webhook"
+    url = "https://hooks.example.com/atlhyper"
+    secret_env = "ATLHYPER_WEBHOOK_SECRET"     # HMAC-SHA256 of the body, X-AtlHyper-Signature
+
+    [[rules]]
+    name = "critical"
+    channels = ["ops-mail", "hook"]
+    severity = "critical"    # the least severe that matches: warning | critical
+    reasons = []             # empty: any; else e.g. ["CrashLoopBackOff", "OOMKilled"]
+    clusters = []
+    namespaces = []
+    resolved = true          # also say when it is over
+
+``load_config`` reports *every* mistake, each with its line, and never echoes a secret.
+Secrets come from an environment variable or a file readable only by the user (``_env``
+and ``_file`` keys); a secret written in the file in clear is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from headless_agent import i18n
+from headless_agent.detect.anomaly import Severity
+
+CHANNEL_TYPES = ("smtp", "webhook", "slack", "alertmanager")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_SECRET_KEYS = {
+    "smtp": ("password",),
+    "webhook": ("secret",),
+    "slack": ("url",),
+    "alertmanager": (),
+}
+
+
+class ConfigProblems(ValueError):
+    """Everything wrong with an alerting file, one line per mistake."""
+
+    def __init__(self, path: Path, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{path}: {len(problems)} problem(s)\n" + "\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Grouping:
+    group_wait: float = 30.0
+    group_interval: float = 300.0
+    repeat_interval: float = 4 * 3600.0
+    by: tuple[str, ...] = ("cluster", "owner")
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    type: str
+    language: str = "en"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    #: resolved secrets (password, secret, url) — never printed
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    channels: tuple[str, ...]
+    severity: Severity = Severity.WARNING
+    reasons: frozenset[str] = frozenset()
+    clusters: frozenset[str] = frozenset()
+    namespaces: frozenset[str] = frozenset()
+    resolved: bool = True
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    channels: Mapping[str, Channel]
+    rules: tuple[Rule, ...]
+    grouping: Grouping = Grouping()
+
+
+def parse_duration(text: Any) -> float:
+    match = _DURATION.match(str(text)) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 30s, 5m or 4h")
+    number, unit = float(match.group(1)), match.group(2)
+    return number * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+
+
+class _Lines:
+    """Where things are in the file, for messages a user can act on."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def of(self, table: str, index: int | None, key: str | None) -> int:
+        header = f"[[{table}]]" if index is not None else f"[{table}]"
+        seen = -1
+        start = 0
+        for number, line in enumerate(self.lines, 1):
+            if line.strip().startswith(header):
+                seen += 1
+                if index is None or seen == index:
+                    start = number
+                    break
+        if not start:
+            return 1
+        if key is None:
+            return start
+        for number in range(start, len(self.lines)):
+            text = self.lines[number].strip()
+            if text.startswith("["):
+                break
+            if re.match(rf"^{re.escape(key)}\s*=", text):
+                return number + 1
+        return start
+
+
+def load_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> AlertConfig:
+    """Read and check an alerting file; raise ``ConfigProblems`` listing every mistake."""
+    source = Path(path)
+    env = os.environ if environ is None else environ
+    try:
+        text = source.read_text()
+    except OSError as error:
+        raise ConfigProblems(source, [f"cannot be read: {error.strerror}"]) from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigProblems(source, [str(error)]) from None  # it names the line
+    lines = _Lines(text)
+    problems: list[str] = []
+
+    def problem(table: str, index: int | None, key: str | None, message: str) -> None:
+        where = f"{table}[{index}]" if index is not None else table
+        where += f".{key}" if key else ""
+        problems.append(f"line {lines.of(table, index, key)}: {where}: {message}")
+
+    known_top = {"grouping", "channels", "rules"}
+    for key in document:
+        if key not in known_top:
+            problems.append(
+                f"line 1: unknown section {key!r} (known: {', '.join(sorted(known_top))})"
+            )
+
+    grouping = Grouping()
+    raw_grouping = document.get("grouping", {})
+    if isinstance(raw_grouping, dict):
+        values: dict[str, Any] = {}
+        for key in ("group_wait", "group_interval", "repeat_interval"):
+            if key in raw_grouping:
+                try:
+                    values[key] = parse_duration(raw_grouping[key])
+                except ValueError as error:
+                    problem("grouping", None, key, str(error))
+        if "by" in raw_grouping:
+            by = raw_grouping["by"]
+            allowed = {"cluster", "owner", "namespace", "reason"}
+            if not isinstance(by, list) or not set(by) <= allowed:
+                problem("grouping", None, "by", f"a list of {', '.join(sorted(allowed))}")
+            else:
+                values["by"] = tuple(by)
+        grouping = Grouping(**values)
+
+    channels: dict[str, Channel] = {}
+    raw_channels = document.get("channels", [])
+    for index, raw in enumerate(raw_channels if isinstance(raw_channels, list) else []):
+        channel = _channel(raw, index, env, problem)
+        if channel is not None:
+            if channel.name in channels:
+                problem("channels", index, "name", f"{channel.name!r} is used twice")
+            channels[channel.name] = channel
+
+    # Rules may name a channel that has mistakes of its own: those are reported there.
+    declared = {
+        str(raw.get("name"))
+        for raw in (raw_channels if isinstance(raw_channels, list) else [])
+        if isinstance(raw, dict) and raw.get("name")
+    }
+    rules: list[Rule] = []
+    raw_rules = document.get("rules", [])
+    for index, raw in enumerate(raw_rules if isinstance(raw_rules, list) else []):
+        rule = _rule(raw, index, declared, problem)
+        if rule is not None:
+            rules.append(rule)
+    if problems:
+        raise ConfigProblems(source, problems)
+    return AlertConfig(channels, tuple(rules), grouping)
+
+
+def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Channel | None:
+    if not isinstance(raw, dict):
+        problem("channels", index, None, "expected a table")
+        return None
+    name, kind = raw.get("name"), raw.get("type")
+    ok = True
+    if not isinstance(name, str) or not name:
+        problem("channels", index, "name", "required")
+        ok = False
+    if kind not in CHANNEL_TYPES:
+        problem("channels", index, "type", f"one of {', '.join(CHANNEL_TYPES)}")
+        return None
+    language = raw.get("language", "en")
+    if language not in i18n.LANGUAGES:
+        problem("channels", index, "language", f"one of {', '.join(i18n.LANGUAGES)}")
+        ok = False
+    secrets: dict[str, str] = {}
+    for secret in _SECRET_KEYS[kind]:
+        if secret in raw:
+            problem(
+                "channels", index, secret,
+                f"never write the {secret} here; use {secret}_env or {secret}_file",
+            )  # fmt: skip
+            ok = False
+        value = _secret(raw, secret, index, env, problem)
+        if value is not None:
+            secrets[secret] = value
+    required = {
+        "smtp": ("host", "sender", "to"),
+        "webhook": ("url",),
+        "slack": (),
+        "alertmanager": ("url",),
+    }[kind]
+    for key in required:
+        if key not in raw:
+            problem("channels", index, key, "required")
+            ok = False
+    if kind == "slack" and "url" not in secrets:
+        problem(
+            "channels", index, "url_env", "the Slack webhook URL is required (url_env or url_file)"
+        )
+        ok = False
+    if kind == "smtp":
+        security = raw.get("security", "starttls")
+        if security not in ("starttls", "tls", "plain"):
+            problem("channels", index, "security", "one of starttls, tls, plain")
+            ok = False
+        recipients = raw.get("to")
+        if "to" in raw and (not isinstance(recipients, list) or not recipients):
+            problem("channels", index, "to", "a list of addresses")
+            ok = False
+    if not ok:
+        return None
+    settings = {k: v for k, v in raw.items() if k not in ("name", "type", "language")}
+    return Channel(str(name), str(kind), str(language), settings, secrets)
+
+
+def _secret(
+    raw: Mapping[str, Any], name: str, index: int, env: Mapping[str, str], problem: Any
+) -> str | None:
+    variable, path = raw.get(f"{name}_env"), raw.get(f"{name}_file")
+    if variable is not None:
+        value = env.get(str(variable))
+        if not value:
+            problem("channels", index, f"{name}_env", f"the variable {variable} is not set")
+            return None
+        return value
+    if path is not None:
+        file = Path(str(path)).expanduser()
+        try:
+            mode = file.stat().st_mode
+        except OSError as error:
+            problem("channels", index, f"{name}_file", f"{file}: {error.strerror}")
+            return None
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problem(
+                "channels", index, f"{name}_file",
+                f"{file} can be read by others; chmod 600 it",
+            )  # fmt: skip
+            return None
+        return file.read_text().strip()
+    return None
+
+
+def _rule(raw: Any, index: int, channels: set[str], problem: Any) -> Rule | None:
+    if not isinstance(raw, dict):
+        problem("rules", index, None, "expected a table")
+        return None
+    ok = True
+    name = raw.get("name", f"rule {index + 1}")
+    targets = raw.get("channels")
+    if not isinstance(targets, list) or not targets:
+        problem("rules", index, "channels", "a list of channel names")
+        ok = False
+        targets = []
+    for target in targets:
+        if target not in channels:
+            known = ", ".join(sorted(channels)) or "none"
+            problem("rules", index, "channels", f"no channel named {target!r} (known: {known})")
+            ok = False
+    severity = Severity.WARNING
+    if "severity" in raw:
+        try:
+            severity = Severity[str(raw["severity"]).upper()]
+        except KeyError:
+            problem("rules", index, "severity", "warning or critical")
+            ok = False
+    sets: dict[str, frozenset[str]] = {}
+    for key in ("reasons", "clusters", "namespaces"):
+        value = raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            problem("rules", index, key, "a list of names")
+            ok = False
+            value = []
+        sets[key] = frozenset(value)
+    resolved = raw.get("resolved", True)
+    if not isinstance(resolved, bool):
+        problem("rules", index, "resolved", "true or false")
+        ok = False
+    if not ok:
+        return None
+    return Rule(str(name), tuple(targets), severity, sets["reasons"], sets["clusters"],
+                sets["namespaces"], bool(resolved))  # fmt: skip

@@ -1,0 +1,92 @@
+"""Sending what is in the outbox, until it is delivered.
+
+One task per channel takes the channel's due notifications from the outbox, oldest
+first, sends them, and marks each delivered only when the receiver took it. A failure that
+another try can fix is retried with exponential backoff (5 s doubling to 10 min), for as
+long as it takes; one that cannot (the receiver refuses the request itself) is marked
+failed with the receiver's words. After a restart the pending ones simply go out: the
+outbox is the truth, and each carries its stable id for receivers that see it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import trio
+
+from headless_agent.alerts.channels import DeliveryFailed, send
+from headless_agent.alerts.config import AlertConfig, Channel
+from headless_agent.store import HistoryStore
+
+log = logging.getLogger(__name__)
+
+FIRST_RETRY = 5.0
+LONGEST_RETRY = 600.0
+POLL = 5.0
+
+
+def retry_delay(attempts: int) -> float:
+    return float(min(LONGEST_RETRY, FIRST_RETRY * 2 ** max(0, attempts)))
+
+
+class Delivery:
+    def __init__(
+        self,
+        config: AlertConfig,
+        store: HistoryStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        poll: float = POLL,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.poll = poll
+        self._wakes = {name: trio.Event() for name in config.channels}
+        self.delivered = 0
+        self.failures = 0
+
+    def wake(self) -> None:
+        """New notifications are in the outbox (``Dispatcher.enqueued``)."""
+        for event in self._wakes.values():
+            event.set()
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            for channel in self.config.channels.values():
+                nursery.start_soon(self._serve, channel)
+
+    async def _serve(self, channel: Channel) -> None:
+        while True:
+            wake = self._wakes[channel.name] = trio.Event()
+            await trio.to_thread.run_sync(self.store.flush)
+            due = await trio.to_thread.run_sync(
+                lambda: self.store.alert_outbox(
+                    states=("pending",), due_before=self.clock(), limit=500
+                )
+            )
+            for alert in (a for a in due if a.channel == channel.name):
+                try:
+                    await send(channel, alert.payload)
+                except DeliveryFailed as error:
+                    self.failures += 1
+                    retry_at = self.clock() + retry_delay(alert.attempts) if error.retry else None
+                    log.warning(
+                        "%s: notification %s not delivered (%s)%s",
+                        channel.name,
+                        alert.dedup_key,
+                        error,
+                        "; trying again later" if error.retry else "; giving up",
+                    )
+                    self.store.mark_alert_failed(
+                        channel.name, alert.dedup_key, str(error), retry_at=retry_at
+                    )
+                    if error.retry:
+                        break  # keep order: the rest waits for this one
+                else:
+                    self.delivered += 1
+                    self.store.mark_alert_delivered(channel.name, alert.dedup_key, self.clock())
+            with trio.move_on_after(self.poll):
+                await wake.wait()

@@ -1,0 +1,304 @@
+"""Alerting with real receivers: the settings file, grouping and pacing, each channel's
+wire format, and delivery that survives a receiver being away."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+
+from headless_agent.alerts import Alerting
+from headless_agent.alerts.config import (
+    AlertConfig,
+    Channel,
+    ConfigProblems,
+    Grouping,
+    Rule,
+    load_config,
+)
+from headless_agent.alerts.dispatcher import Dispatcher
+from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Severity, Transition, TransitionType
+from headless_agent.store import HistoryStore
+from tests.alerts.receivers import Alertmanager, HttpReceiver, SmtpServer, wait_until
+
+T0 = 1_795_000_000.0
+SECRET = "s3cret-signing-key"
+
+
+def _anomaly(name: str = "checkout", *, reason: str = "CrashLoopBackOff", count: int = 1,
+             namespace: str = "shop", resolved: float | None = None) -> Anomaly:  # fmt: skip
+    return Anomaly(
+        key=AnomalyKey("prod", "Deployment", namespace, name, reason),
+        severity=Severity.CRITICAL,
+        message_id="anomaly.crashloop",
+        params=(("container", "main"), ("restarts", "7")),
+        first_seen=T0,
+        last_seen=T0,
+        count=count,
+        members=tuple(f"{name}-{i}" for i in range(count)),
+        resolved_at=resolved,
+    )
+
+
+# --- the settings file -------------------------------------------------------------------------
+
+
+def test_every_mistake_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text(
+        """[grouping]
+group_wait = "soon"
+
+[[channels]]
+name = "mail"
+type = "smtp"
+host = "smtp.example.com"
+password = "hunter2"
+sender = "a@example.com"
+to = ["b@example.com"]
+
+[[channels]]
+name = "pager"
+type = "carrier-pigeon"
+
+[[rules]]
+name = "all"
+channels = ["mail", "nowhere"]
+severity = "apocalyptic"
+"""
+    )
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(path, environ={})
+    problems = caught.value.problems
+    assert problems == [
+        "line 2: grouping.group_wait: 'soon' is not a duration such as 30s, 5m or 4h",
+        "line 8: channels[0].password: never write the password here; use password_env or "
+        "password_file",
+        "line 14: channels[1].type: one of smtp, webhook, slack, alertmanager",
+        "line 18: rules[0].channels: no channel named 'nowhere' (known: mail, pager)",
+        "line 19: rules[0].severity: warning or critical",
+    ]
+    assert "hunter2" not in str(caught.value)
+
+
+def test_secrets_come_from_the_environment_or_a_private_file(tmp_path: Path) -> None:
+    secret = tmp_path / "webhook.secret"
+    secret.write_text(SECRET + "\n")
+    secret.chmod(0o644)
+    path = tmp_path / "alerts.toml"
+    path.write_text(
+        f"""[[channels]]
+name = "hook"
+type = "webhook"
+url = "https://hooks.example.com/x"
+secret_file = "{secret}"
+
+[[channels]]
+name = "slack"
+type = "slack"
+url_env = "SLACK_URL"
+"""
+    )
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(path, environ={})
+    assert any("can be read by others; chmod 600 it" in p for p in caught.value.problems)
+    assert any("the variable SLACK_URL is not set" in p for p in caught.value.problems)
+    secret.chmod(0o600)
+    config = load_config(path, environ={"SLACK_URL": "https://hooks.slack.com/services/T/B/X"})
+    assert config.channels["hook"].secrets == {"secret": SECRET}
+    assert SECRET not in repr(config)
+
+
+def test_headless_check_says_ok_or_lists_the_mistakes(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    good = tmp_path / "good.toml"
+    good.write_text('[[channels]]\nname = "am"\ntype = "alertmanager"\nurl = "http://127.0.0.1:1"\n'
+                    '[[rules]]\nchannels = ["am"]\n')  # fmt: skip
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[rules]]\nchannels = "am"\n')
+    main = "from headless_agent.cli import headless_main; raise SystemExit(headless_main())"
+    command = [sys.executable, "-c", main]
+    ok = subprocess.run(
+        [*command, "--alerts", str(good), "--check"], capture_output=True, text=True
+    )
+    assert ok.returncode == 0 and "OK (1 rules, 1 channels)" in ok.stdout
+    wrong = subprocess.run(
+        [*command, "--alerts", str(bad), "--check"], capture_output=True, text=True
+    )
+    assert (
+        wrong.returncode == 2
+        and "line 2: rules[0].channels: a list of channel names" in wrong.stderr
+    )
+
+
+# --- grouping and pacing -----------------------------------------------------------------------
+
+
+def _config(**grouping: Any) -> AlertConfig:
+    channel = Channel("hook", "webhook", "en", {"url": "http://127.0.0.1:1"})
+    rule = Rule("critical", ("hook",), Severity.CRITICAL)
+    return AlertConfig({"hook": channel}, (rule,), Grouping(**grouping))
+
+
+async def test_a_group_waits_speaks_once_repeats_and_resolves(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    store = HistoryStore.open(tmp_path / "h.sqlite3")
+    clock = lambda: T0 + trio.current_time()  # noqa: E731
+    dispatcher = Dispatcher(
+        _config(group_wait=30, group_interval=300, repeat_interval=3600), store, clock=clock
+    )
+
+    def sent() -> list[tuple[str, str, int]]:
+        store.flush()
+        return [
+            (a.dedup_key, a.payload["status"], len(a.payload["alerts"]))
+            for a in sorted(store.alert_outbox(states=("pending",)), key=lambda a: a.created_at)
+        ]
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(dispatcher.run)
+        # 20 pods of one Deployment: one anomaly growing, and a second owner.
+        for count in range(1, 21):
+            dispatcher.on_transition(
+                "prod",
+                Transition(
+                    TransitionType.OPENED if count == 1 else TransitionType.UPDATED,
+                    _anomaly(count=count),
+                ),
+            )
+            await trio.sleep(0.5)
+        await trio.sleep(30)
+        [(first, status, alerts)] = sent()
+        assert status == "firing" and alerts == 1
+        # A blip in another group: resolved within group_wait, never announced.
+        dispatcher.on_transition("prod", Transition(TransitionType.OPENED, _anomaly("cart")))
+        await trio.sleep(5)
+        dispatcher.on_transition(
+            "prod", Transition(TransitionType.RESOLVED, _anomaly("cart", resolved=T0 + 5))
+        )
+        await trio.sleep(60)
+        assert len(sent()) == 1
+        # Still going after the repeat interval: said again.
+        await trio.sleep(3600)
+        assert [s[1] for s in sent()] == ["firing", "firing"]
+        dispatcher.on_transition(
+            "prod", Transition(TransitionType.RESOLVED, _anomaly(count=20, resolved=T0 + 4000))
+        )
+        await trio.sleep(301)
+        statuses = [s[1] for s in sent()]
+        assert statuses == ["firing", "firing", "resolved"]
+        ids = [s[0] for s in sent()]
+        assert len(set(ids)) == 3 and all(i.startswith(first.rsplit("-", 1)[0]) for i in ids)
+        nursery.cancel_scope.cancel()
+    store.close()
+
+
+# --- each channel, on the wire, and delivery -----------------------------------------------------
+
+
+async def test_webhook_slack_mail_and_alertmanager_receive_it(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    webhook, slack = HttpReceiver(), HttpReceiver()
+    await webhook.start(nursery)
+    await slack.start(nursery)
+    manager = await trio.to_thread.run_sync(lambda: Alertmanager(tmp_path))
+    with SmtpServer() as smtp:
+        channels = {
+            "hook": Channel(
+                "hook", "webhook", "en", {"url": f"{webhook.url}/in"}, {"secret": SECRET}
+            ),
+            "slack": Channel("slack", "slack", "ja", {}, {"url": f"{slack.url}/services/x"}),
+            "mail": Channel(
+                "mail",
+                "smtp",
+                "zh",
+                {
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "security": "plain",
+                    "sender": "atlhyper@example.com",
+                    "to": ["oncall@example.com"],
+                },
+            ),
+            "am": Channel("am", "alertmanager", "en", {"url": manager.url}),
+        }
+        rule = Rule("critical", tuple(channels), Severity.CRITICAL)
+        config = AlertConfig(channels, (rule,), Grouping(group_wait=0.5, group_interval=1))
+        store = HistoryStore.open(tmp_path / "h.sqlite3", start=False)
+        alerting = Alerting(config, store, poll=0.5)
+        await nursery.start(store.run)
+        nursery.start_soon(alerting.run)
+        alerting.dispatcher.on_transition(
+            "prod", Transition(TransitionType.OPENED, _anomaly(count=3))
+        )
+        await wait_until(
+            lambda: webhook.received and slack.received and smtp.mailbox.messages,
+            30,
+            "every receiver",
+        )
+        await wait_until(manager.alerts, 10, "the alert in Alertmanager")
+
+        [hook] = webhook.received
+        digest = hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
+        assert hook.headers["x-atlhyper-signature"] == f"sha256={digest}"
+        body = json.loads(hook.body)
+        assert hook.headers["x-atlhyper-id"] == body["id"] and body["status"] == "firing"
+        assert body["subject"] == "[prod] critical: 1 problem(s)"
+        assert "Deployment shop/checkout" in body["text"] and "3 pods" in body["text"]
+
+        message = json.loads(slack.received[0].body)
+        assert [b["type"] for b in message["blocks"]] == ["header", "section", "context"]
+        assert message["blocks"][0]["text"]["text"] == "[prod] critical：問題 1 件"
+        assert body["id"] in message["blocks"][2]["elements"][0]["text"]
+
+        [mail] = smtp.mailbox.messages
+        assert str(mail["Subject"]) == "[prod] critical：1 个问题"
+        assert mail["Message-ID"] == f"<{body['id']}@atlhyper>"
+        kinds = [part.get_content_type() for part in mail.walk()]
+        assert "text/plain" in kinds and "text/html" in kinds
+
+        [alert] = manager.alerts()
+        assert alert["labels"]["alertname"] == "CrashLoopBackOff"
+        assert alert["labels"]["name"] == "checkout" and alert["labels"]["cluster"] == "prod"
+        assert alert["annotations"]["atlhyper_id"] == body["id"]
+        await trio.to_thread.run_sync(store.flush)
+        assert store.alert_outbox(states=("pending",)) == []
+        assert len(store.alert_outbox(states=("delivered",))) == 4
+    await trio.to_thread.run_sync(manager.stop)
+
+
+async def test_a_receiver_away_for_a_while_gets_everything_once(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    webhook = HttpReceiver(status=503)
+    await webhook.start(nursery)
+    channel = Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})
+    config = AlertConfig(
+        {"hook": channel}, (Rule("r", ("hook",)),), Grouping(group_wait=0.2, group_interval=0.5)
+    )
+    store = HistoryStore.open(tmp_path / "h.sqlite3", start=False)
+    await nursery.start(store.run)
+    alerting = Alerting(config, store, poll=0.3)
+    nursery.start_soon(alerting.run)
+    for name in ("a", "b", "c"):
+        alerting.dispatcher.on_transition("prod", Transition(TransitionType.OPENED, _anomaly(name)))
+    await wait_until(lambda: alerting.delivery.failures >= 3, 20, "three failed attempts")
+    assert webhook.received == []
+    await trio.to_thread.run_sync(store.flush)
+    pending = store.alert_outbox(states=("pending",))
+    assert len(pending) == 3 and all("HTTP 503" in a.last_error for a in pending)
+    webhook.status = 200  # back: the retries go out (first retry after 5 s)
+    await wait_until(lambda: len(webhook.received) >= 3, 60, "the retries")
+    await trio.sleep(2)
+    ids = [json.loads(r.body)["id"] for r in webhook.received]
+    assert len(ids) == len(set(ids)) == 3
