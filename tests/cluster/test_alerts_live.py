@@ -1,0 +1,107 @@
+"""Alerts end to end on the real control plane: a Deployment whose 20 pods crash-loop is
+one message per channel, and its recovery one resolve message."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import trio
+
+from headless_agent.alerts import Alerting
+from headless_agent.alerts.config import AlertConfig, Channel, Grouping, Rule
+from headless_agent.detect.anomaly import Severity
+from headless_agent.hub import Hub
+from headless_agent.state.records import PodRecord
+from headless_agent.store import HistoryStore
+from tests.alerts.receivers import HttpReceiver, SmtpServer, wait_until
+from tests.cluster.engine_helpers import (
+    apply,
+    container_status,
+    kubectl,
+    patch_status,
+    pod_status,
+    wait_synced,
+    watch_cluster,
+)
+from tests.cluster.kube_objects import deployment, kwok_node, namespace
+from tests.kubeharness.cluster import KwokCluster
+
+pytestmark = pytest.mark.cluster
+
+NS = "alerts-a"
+
+
+async def test_twenty_crashing_pods_are_one_message_and_their_recovery_another(
+    kube_cluster: KwokCluster, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    webhook = HttpReceiver()
+    await webhook.start(nursery)
+    with SmtpServer() as smtp:
+        channels = {
+            "hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"}),
+            "mail": Channel(
+                "mail",
+                "smtp",
+                "en",
+                {
+                    "host": "127.0.0.1",
+                    "port": smtp.port,
+                    "security": "plain",
+                    "sender": "atlhyper@example.com",
+                    "to": ["oncall@example.com"],
+                },
+            ),
+        }
+        rule = Rule("crashes", ("hook", "mail"), Severity.CRITICAL, frozenset({"CrashLoopBackOff"}))
+        config = AlertConfig(
+            channels, (rule,), Grouping(group_wait=15, group_interval=5, repeat_interval=3600)
+        )
+        hub = Hub(history=HistoryStore.open(tmp_path / "h.sqlite3", start=False))
+        Alerting(config, hub.history, poll=0.5).attach(hub)  # type: ignore[arg-type]
+        await nursery.start(hub.run)
+        handle = watch_cluster(hub, kube_cluster)
+        await apply(
+            kube_cluster,
+            namespace(NS),
+            kwok_node("alerts-node"),
+            deployment("shop", NS, node="alerts-node", replicas=20),
+        )
+        await wait_synced(handle)
+
+        def pods() -> list[PodRecord]:
+            return [
+                p
+                for p in handle.state.records("Pod")
+                if isinstance(p, PodRecord) and p.namespace == NS and p.phase == "Running"
+            ]
+
+        await wait_until(lambda: len(pods()) == 20, 120, "twenty running pods")
+        crashing = pod_status(
+            [container_status(waiting="CrashLoopBackOff", last_terminated="Error", restarts=5)],
+            ready=False,
+        )
+        async with trio.open_nursery() as patches:
+            for pod in pods():
+                patches.start_soon(patch_status, kube_cluster, "pod", pod.name, NS, crashing)
+
+        def messages() -> list[dict[str, object]]:
+            return [json.loads(r.body) for r in webhook.received]
+
+        await wait_until(lambda: messages(), 60, "the first message")
+        await trio.sleep(8)  # an update would come group_interval after the first
+        [first] = messages()
+        assert first["status"] == "firing" and "20 pods" in str(first["text"])
+        [mail] = smtp.mailbox.messages
+        assert mail["Message-ID"] == f"<{first['id']}@atlhyper>"
+
+        await kubectl(kube_cluster, "delete", "deployment", "shop", "-n", NS)
+        await wait_until(lambda: len(messages()) == 2, 60, "the resolve message")
+        resolved = messages()[1]
+        assert resolved["status"] == "resolved" and resolved["group"] == first["group"]
+        await wait_until(lambda: len(smtp.mailbox.messages) == 2, 30, "the resolve mail")
+        await trio.sleep(3)
+        assert len(messages()) == 2
+    await kubectl(kube_cluster, "delete", "namespace", NS, "--wait=false")
+    nursery.cancel_scope.cancel()
