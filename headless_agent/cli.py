@@ -9,12 +9,14 @@ the alerting work.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
 import signal
 import sys
 import time
+from datetime import datetime
 from typing import Any, TextIO
 
 import trio
@@ -22,13 +24,13 @@ import trio
 from headless_agent import __version__
 from headless_agent.agent.client import agent_targets, read_token_file
 from headless_agent.alerts import Alerting
-from headless_agent.alerts.config import ConfigProblems, load_config
+from headless_agent.alerts.config import ConfigProblems, load_config, parse_duration
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import HealthSnapshot
 from headless_agent.kube.kubeconfig import load_kubeconfigs
-from headless_agent.store import StoreOpenError
+from headless_agent.store import Silence, StoreOpenError
 from headless_agent.store.session import open_session_history
 
 
@@ -86,6 +88,64 @@ def health_record(cluster: str, snapshot: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+_MATCHERS = ("cluster", "namespace", "name", "reason")
+
+
+def _silences(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--silence`` and ``--silences``: they only touch the history file."""
+    try:
+        store = open_session_history(args.history)
+    except StoreOpenError as error:
+        print(f"atlhyper-headless: {error}", file=sys.stderr)
+        return 2
+    store.start()
+    try:
+        now = time.time()
+        if args.silence:
+            matchers: dict[str, str] = {}
+            for part in args.silence.split(","):
+                key, _, value = part.partition("=")
+                if key.strip() not in _MATCHERS or not value.strip():
+                    parser.error(f"--silence: {part!r}: use {', '.join(_MATCHERS)} as NAME=VALUE")
+                matchers[key.strip()] = value.strip()
+            if not args.silence_for:
+                parser.error("--silence needs --for DURATION (a silence always ends)")
+            try:
+                seconds = parse_duration(args.silence_for)
+            except ValueError as error:
+                parser.error(f"--for: {error}")
+            store.add_silence(
+                Silence(
+                    now,
+                    now + seconds,
+                    cluster=matchers.get("cluster", ""),
+                    namespace=matchers.get("namespace", ""),
+                    name=matchers.get("name", ""),
+                    reason=matchers.get("reason", ""),
+                    created_by=_user(),
+                    comment=args.comment,
+                )
+            )
+            store.flush()
+        for silence in store.silences(active_at=now):
+            matched = ", ".join(
+                f"{k}={getattr(silence, k)}" for k in _MATCHERS if getattr(silence, k)
+            )
+            until = datetime.fromtimestamp(silence.expires_at).isoformat(timespec="minutes")
+            print(f"#{silence.id} {matched or 'everything'} until {until} "
+                  f"({silence.created_by}) {silence.comment}".rstrip())  # fmt: skip
+    finally:
+        store.close()
+    return 0
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def headless_main(argv: list[str] | None = None) -> int:
     """`atlhyper-headless`: the engine without a window, for a jump host."""
     parser = _parser("atlhyper-headless", "Watch clusters without a window.")
@@ -140,6 +200,15 @@ def headless_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check", action="store_true", help="check the --alerts file, report every mistake, exit"
     )
+    parser.add_argument(
+        "--silence",
+        metavar="MATCHERS",
+        help="add a silence and exit: cluster=NAME,namespace=NS,name=OBJECT,reason=REASON "
+        "(any of them; with --for)",
+    )
+    parser.add_argument("--for", dest="silence_for", metavar="DURATION", help="e.g. 2h")
+    parser.add_argument("--comment", default="", help="why (kept with the silence)")
+    parser.add_argument("--silences", action="store_true", help="list active silences and exit")
     args = parser.parse_args(argv)
     alert_config = None
     if args.alerts:
@@ -154,6 +223,8 @@ def headless_main(argv: list[str] | None = None) -> int:
             return 0
     elif args.check:
         parser.error("--check needs --alerts FILE")
+    if args.silence or args.silences:
+        return _silences(parser, args)
     if alert_config is not None and args.no_history:
         parser.error("--alerts needs the history (the outbox lives there): drop --no-history")
     logging.basicConfig(

@@ -18,8 +18,13 @@ import trio
 from headless_agent.alerts.config import AlertConfig
 from headless_agent.alerts.delivery import Delivery
 from headless_agent.alerts.dispatcher import Dispatcher
+from headless_agent.detect.anomaly import Anomaly
 from headless_agent.hub import Hub
-from headless_agent.store import HistoryStore
+from headless_agent.state.records import PodRecord
+from headless_agent.store import HistoryStore, Silence
+
+SILENCE_REFRESH = 5.0
+NODE_DOWN = frozenset({"NodeNotReady", "NodeUnknown"})
 
 
 class Alerting:
@@ -31,16 +36,62 @@ class Alerting:
         clock: Callable[[], float] = time.time,
         poll: float = 5.0,
     ) -> None:
-        self.dispatcher = Dispatcher(config, store, clock=clock)
+        self.store = store
+        self.clock = clock
+        self.hub: Hub | None = None
+        self.silences: list[Silence] = []
+        self.dispatcher = Dispatcher(config, store, clock=clock, suppressed=self.suppressed)
         self.delivery = Delivery(config, store, clock=clock, poll=poll)
         self.dispatcher.enqueued.append(self.delivery.wake)
 
     def attach(self, hub: Hub) -> None:
         """Hear the hub's transitions, and run as one of its services (before it starts)."""
+        self.hub = hub
         hub.transition_listeners.append(self.dispatcher.on_transition)
         hub.services.append(self.run)
 
     async def run(self) -> None:
+        await self.refresh_silences()  # before anything could be sent
         async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._follow_silences)
             nursery.start_soon(self.dispatcher.run)
             nursery.start_soon(self.delivery.run)
+
+    async def refresh_silences(self) -> None:
+        """Silences live in the history (added from the command line or the desktop)."""
+        now = self.clock()  # on the trio thread: the clock may be trio's
+        self.silences = await trio.to_thread.run_sync(lambda: self.store.silences(active_at=now))
+
+    async def _follow_silences(self) -> None:
+        while True:
+            await trio.sleep(SILENCE_REFRESH)
+            await self.refresh_silences()
+
+    def suppressed(self, anomaly: Anomaly, at: float) -> bool:
+        key = anomaly.key
+        if any(
+            s.matches(key.cluster, key.namespace, key.name, key.reason, at) for s in self.silences
+        ):
+            return True
+        return self._inhibited(anomaly)
+
+    def _inhibited(self, anomaly: Anomaly) -> bool:
+        """A pod problem on a node that is itself down is the node's problem: its pods'
+        alerts wait while the node's anomaly is open."""
+        handle = self.hub.clusters.get(anomaly.key.cluster) if self.hub is not None else None
+        if handle is None or anomaly.key.kind == "Node":
+            return False
+        down = {
+            a.key.name
+            for a in handle.detector.open_anomalies()
+            if a.key.kind == "Node" and a.key.reason in NODE_DOWN
+        }
+        if not down:
+            return False
+        nodes = set()
+        for member in anomaly.members:
+            pod = handle.state.get("Pod", anomaly.key.namespace, member)
+            if not isinstance(pod, PodRecord):
+                return False
+            nodes.add(pod.node)
+        return bool(nodes) and nodes <= down

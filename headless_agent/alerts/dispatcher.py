@@ -30,6 +30,9 @@ from headless_agent.store import HistoryStore, OutboxAlert
 
 log = logging.getLogger(__name__)
 
+#: how often a fully silenced or inhibited group is looked at again
+QUIET_RECHECK = 15.0
+
 
 def matches(rule: Rule, anomaly: Anomaly) -> bool:
     key = anomaly.key
@@ -62,6 +65,8 @@ class _Group:
     sent: int = 0  # notifications so far (the sequence of the next one)
     last_sent: float = -math.inf
     changed: bool = True
+    #: everything in it is silenced or inhibited: look again then
+    quiet_until: float = -math.inf
 
 
 def anomaly_document(anomaly: Anomaly) -> dict[str, Any]:
@@ -89,10 +94,13 @@ class Dispatcher:
         store: HistoryStore,
         *,
         clock: Callable[[], float] = time.time,
+        suppressed: Callable[[Anomaly, float], bool] | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
+        #: silences and inhibitions: an anomaly nobody should hear about now
+        self.suppressed = suppressed or (lambda anomaly, at: False)
         self._groups: dict[str, _Group] = {}
         self._wake = trio.Event()
         #: called after notifications were put in the outbox (delivery wakes up)
@@ -125,6 +133,9 @@ class Dispatcher:
     # --- pacing ------------------------------------------------------------------------------
 
     def _due(self, group: _Group) -> float:
+        return max(self._paced(group), group.quiet_until)
+
+    def _paced(self, group: _Group) -> float:
         grouping = self.config.grouping
         if group.sent == 0:
             return group.started + grouping.group_wait
@@ -156,6 +167,9 @@ class Dispatcher:
                     self._enqueue(group, "resolved", now)
                     spoke += 1
                 del self._groups[group_id]
+                continue
+            if all(self.suppressed(a, now) for a in group.open.values()):
+                group.quiet_until = now + QUIET_RECHECK  # silenced or inhibited for now
                 continue
             self._enqueue(group, "firing", now)
             spoke += 1

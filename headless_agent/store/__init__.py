@@ -62,6 +62,7 @@ from headless_agent.store.records import (
     OutboxAlert,
     PodRestart,
     PodRestartObservation,
+    Silence,
     SloWindow,
     StoredEvent,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "SeriesLayout",
     "SeriesPoints",
     "SeriesSelector",
+    "Silence",
     "SizeReport",
     "SloWindow",
     "StoreOpenError",

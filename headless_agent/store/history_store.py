@@ -28,6 +28,7 @@ from headless_agent.store.records import (
     OutboxAlert,
     PodRestart,
     PodRestartObservation,
+    Silence,
     SloWindow,
     StoredEvent,
 )
@@ -289,6 +290,44 @@ class HistoryStore:
         """Put an alert in the durable outbox (a second one with the same channel and
         dedup key is ignored)."""
         self._submit(lambda w: writing.enqueue_alert(w.db, alert))
+
+    def add_silence(self, silence: Silence) -> None:
+        def apply(w: WriterContext) -> None:
+            w.db.execute(
+                "INSERT INTO silences (created_at, expires_at, cluster, namespace, name, reason, "
+                "created_by, comment) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (silence.created_at, silence.expires_at, silence.cluster, silence.namespace,
+                 silence.name, silence.reason, silence.created_by, silence.comment),
+            )  # fmt: skip
+
+        self._submit(apply)
+
+    def expire_silence(self, silence_id: int, at: float) -> None:
+        self._submit(
+            lambda w: _ignore(
+                w.db.execute(
+                    "UPDATE silences SET expires_at = MIN(expires_at, ?) WHERE id = ?",
+                    (at, silence_id),
+                )
+            )
+        )
+
+    def silences(self, *, active_at: float | None = None) -> list[Silence]:
+        """Every silence (or those active at a moment), newest first."""
+
+        def query(db: sqlite3.Connection) -> list[Silence]:
+            where = ""
+            params: tuple[float, ...] = ()
+            if active_at is not None:
+                where, params = "WHERE created_at <= ? AND expires_at > ?", (active_at, active_at)
+            rows = db.execute(
+                "SELECT created_at, expires_at, cluster, namespace, name, reason, created_by, "
+                f"comment, id FROM silences {where} ORDER BY created_at DESC",
+                params,
+            )
+            return [Silence(*row) for row in rows]
+
+        return self._read(query)
 
     def mark_alert_delivered(self, channel: str, dedup_key: str, at: float) -> None:
         self._submit(

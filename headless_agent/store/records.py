@@ -177,3 +177,28 @@ class OutboxAlert:
     next_attempt_at: float | None = None
     last_error: str = ""
     delivered_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """No notifications for anomalies that match, until ``expires_at``. An empty matcher
+    matches anything; ``id`` is set when read back."""
+
+    created_at: float
+    expires_at: float
+    cluster: str = ""
+    namespace: str = ""
+    name: str = ""
+    reason: str = ""
+    created_by: str = ""
+    comment: str = ""
+    id: int | None = field(default=None, compare=False)
+
+    def matches(self, cluster: str, namespace: str, name: str, reason: str, at: float) -> bool:
+        return (
+            self.created_at <= at < self.expires_at
+            and self.cluster in ("", cluster)
+            and self.namespace in ("", namespace)
+            and self.name in ("", name)
+            and self.reason in ("", reason)
+        )

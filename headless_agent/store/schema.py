@@ -434,6 +434,26 @@ def _v5_audit_chain(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
     audit.rechain(db.conn)
 
 
+def _v6_silences(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
+    db.create_table(
+        "silences",
+        {
+            "id": int,
+            "created_at": float,
+            "expires_at": float,
+            "cluster": str,
+            "namespace": str,
+            "name": str,
+            "reason": str,
+            "created_by": str,
+            "comment": str,
+        },
+        pk="id",
+        not_null=["created_at", "expires_at"],
+    )
+    db.table("silences").create_index(["expires_at"])
+
+
 Migration = Callable[[sqlite_utils.Database, SeriesLayout], None]
 
 #: MIGRATIONS[n] takes a file from version n to n + 1
@@ -443,6 +463,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v3_time_series,
     _v4_slo_audit_outbox,
     _v5_audit_chain,
+    _v6_silences,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +26,10 @@ from headless_agent.alerts.config import (
 )
 from headless_agent.alerts.dispatcher import Dispatcher
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Severity, Transition, TransitionType
-from headless_agent.store import HistoryStore
+from headless_agent.hub import Hub
+from headless_agent.store import HistoryStore, Silence
 from tests.alerts.receivers import Alertmanager, HttpReceiver, SmtpServer, wait_until
+from tests.unit import raw_objects as raw
 
 T0 = 1_795_000_000.0
 SECRET = "s3cret-signing-key"
@@ -302,3 +306,89 @@ async def test_a_receiver_away_for_a_while_gets_everything_once(
     await trio.sleep(2)
     ids = [json.loads(r.body)["id"] for r in webhook.received]
     assert len(ids) == len(set(ids)) == 3
+
+
+# --- silences and inhibition -----------------------------------------------------------------
+
+
+async def test_a_silence_holds_notifications_until_it_expires(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    store = HistoryStore.open(tmp_path / "h.sqlite3")
+    clock = lambda: T0 + trio.current_time()  # noqa: E731
+    alerting = Alerting(_config(group_wait=5), store, clock=clock)
+    store.add_silence(Silence(T0, T0 + 600, namespace="shop", reason="CrashLoopBackOff"))
+    store.flush()
+
+    def sent() -> list[str]:
+        store.flush()
+        return [a.payload["status"] for a in store.alert_outbox(states=("pending",))]
+
+    await alerting.refresh_silences()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(alerting.dispatcher.run)
+        await trio.sleep(1)
+        alerting.dispatcher.on_transition("prod", Transition(TransitionType.OPENED, _anomaly()))
+        other = _anomaly("db", namespace="data")
+        alerting.dispatcher.on_transition("prod", Transition(TransitionType.OPENED, other))
+        await trio.sleep(60)
+        store.flush()
+        [only] = store.alert_outbox(states=("pending",))
+        assert only.payload["alerts"][0]["name"] == "db"  # the silence matched shop only
+        await trio.sleep(600)  # the silence expires: the held group speaks
+        assert sent() == ["firing", "firing"]
+        nursery.cancel_scope.cancel()
+    store.close()
+
+
+async def test_pods_on_a_node_that_is_down_wait_for_the_node(tmp_path: Path) -> None:
+    hub = Hub()
+    handle = hub.add_cluster("prod", "test", _never)
+    node = raw.node("worker-3", ready="False")
+    handle.state.apply("Node", "ADDED", node)
+    for name in ("checkout-1", "checkout-2"):
+        handle.state.apply("Pod", "ADDED", raw.pod(name, node="worker-3"))
+    handle.detector.process([])  # nothing yet: the node's grace period
+    alerting = Alerting(_config(), HistoryStore.open(tmp_path / "h.sqlite3"))
+    alerting.attach(hub)
+    crash = _anomaly(count=2)
+    crash = replace(crash, members=("checkout-1", "checkout-2"))
+    assert not alerting.suppressed(crash, T0)
+    down = Anomaly(
+        key=AnomalyKey("prod", "Node", "", "worker-3", "NodeNotReady"),
+        severity=Severity.CRITICAL, message_id="anomaly.node_not_ready",
+        params=(("node", "worker-3"), ("detail", "kubelet stopped")),
+        first_seen=T0, last_seen=T0, count=1, members=("worker-3",),
+    )  # fmt: skip
+    handle.detector._open[down.key] = down  # the node's anomaly is open
+    assert alerting.suppressed(crash, T0)
+    elsewhere = replace(crash, members=("checkout-1", "gone-pod"))
+    assert not alerting.suppressed(elsewhere, T0)
+    assert not alerting.suppressed(down, T0)  # the node's own alert goes out
+
+
+async def _never(state: object, health: object) -> None:
+    await trio.sleep_forever()
+
+
+def test_silences_from_the_command_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    main = "from headless_agent.cli import headless_main; raise SystemExit(headless_main())"
+    env = {**os.environ, "ATLHYPER_DB": str(tmp_path / "h.sqlite3")}
+    command = [sys.executable, "-c", main]
+    silence = ["--silence", "cluster=prod,reason=OOMKilled", "--for", "2h", "--comment", "upgrade"]
+    added = subprocess.run([*command, *silence], capture_output=True, text=True, env=env)
+    assert added.returncode == 0, added.stderr
+    assert "cluster=prod, reason=OOMKilled until" in added.stdout and "upgrade" in added.stdout
+    listed = subprocess.run([*command, "--silences"], capture_output=True, text=True, env=env)
+    assert listed.stdout.count("#1 ") == 1
+    endless = subprocess.run(
+        [*command, "--silence", "cluster=prod"], capture_output=True, text=True, env=env
+    )
+    assert endless.returncode == 2 and "--silence needs --for" in endless.stderr
+    wrong = subprocess.run(
+        [*command, "--silence", "pod=x", "--for", "1h"], capture_output=True, text=True, env=env
+    )
+    assert wrong.returncode == 2 and "use cluster, namespace, name, reason" in wrong.stderr

@@ -21,6 +21,7 @@ from headless_agent.store import (
     NotADatabase,
     SeriesLayout,
     SeriesSelector,
+    audit,
     default_history_path,
     set_aside,
 )
@@ -106,7 +107,15 @@ def _fill_version(connection: sqlite3.Connection, version: int) -> None:
             "'n1', ?, 3, 3, 'OOMKilled', NULL)",
             (T0,),
         )
-    if version >= 4:
+    if version >= 5:  # written by a version that chains its entries
+        for offset, actor in enumerate(("alice", "bob")):
+            audit.append(
+                connection,
+                1,
+                AuditEntry(T0 + offset, actor, "scale", "ok", "prod", "Deployment", "shop",
+                           "checkout", {"replicas": 3}),
+            )  # fmt: skip
+    elif version == 4:
         for offset, actor in enumerate(("alice", "bob")):
             connection.execute(
                 "INSERT INTO audit_log (at, actor, cluster_id, action, target_kind, "
