@@ -12,18 +12,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import trio
 
 from headless_agent.alerts.config import AlertConfig
 from headless_agent.alerts.delivery import Delivery
 from headless_agent.alerts.dispatcher import Dispatcher
-from headless_agent.detect.anomaly import Anomaly
+from headless_agent.detect.anomaly import (
+    Anomaly,
+    AnomalyKey,
+    Severity,
+    Transition,
+    TransitionType,
+)
 from headless_agent.hub import Hub
+from headless_agent.kube.health import ConnectionState, HealthSnapshot
 from headless_agent.state.records import PodRecord
 from headless_agent.store import HistoryStore, Silence
 
 SILENCE_REFRESH = 5.0
+REACHABILITY_CHECK = 1.0
 NODE_DOWN = frozenset({"NodeNotReady", "NodeUnknown"})
 
 
@@ -36,9 +45,12 @@ class Alerting:
         clock: Callable[[], float] = time.time,
         poll: float = 5.0,
     ) -> None:
+        self.config = config
         self.store = store
         self.clock = clock
         self.hub: Hub | None = None
+        self._offline: dict[str, tuple[float, str]] = {}
+        self._unreachable: dict[str, Anomaly] = {}
         self.silences: list[Silence] = []
         self.dispatcher = Dispatcher(config, store, clock=clock, suppressed=self.suppressed)
         self.delivery = Delivery(config, store, clock=clock, poll=poll)
@@ -48,12 +60,49 @@ class Alerting:
         """Hear the hub's transitions, and run as one of its services (before it starts)."""
         self.hub = hub
         hub.transition_listeners.append(self.dispatcher.on_transition)
+        hub.health_listeners.append(self._on_health)
         hub.services.append(self.run)
+
+    # --- clusters that cannot be reached -----------------------------------------------------
+
+    def _on_health(self, cluster: str, snapshot: HealthSnapshot) -> None:
+        if snapshot.state is ConnectionState.OFFLINE:
+            self._offline.setdefault(cluster, (self.clock(), snapshot.last_error or ""))
+            return
+        self._offline.pop(cluster, None)
+        opened = self._unreachable.pop(cluster, None)
+        if opened is not None:
+            now = self.clock()
+            resolved = replace(opened, last_seen=now, resolved_at=now)
+            self.dispatcher.on_transition(cluster, Transition(TransitionType.RESOLVED, resolved))
+
+    async def _watch_reachability(self) -> None:
+        """An offline cluster becomes a ``ClusterUnreachable`` anomaly once it has been
+        offline for ``unreachable_after`` (a blip of a reconnect is not an incident)."""
+        while True:
+            now = self.clock()
+            for cluster, (since, error) in list(self._offline.items()):
+                if cluster in self._unreachable or now - since < self.config.unreachable_after:
+                    continue
+                anomaly = Anomaly(
+                    key=AnomalyKey(cluster, "Cluster", "", cluster, "ClusterUnreachable"),
+                    severity=Severity.CRITICAL,
+                    message_id="anomaly.cluster_unreachable",
+                    params=(("cluster", cluster), ("detail", error)),
+                    first_seen=since,
+                    last_seen=now,
+                    count=1,
+                    members=(cluster,),
+                )
+                self._unreachable[cluster] = anomaly
+                self.dispatcher.on_transition(cluster, Transition(TransitionType.OPENED, anomaly))
+            await trio.sleep(REACHABILITY_CHECK)
 
     async def run(self) -> None:
         await self.refresh_silences()  # before anything could be sent
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._follow_silences)
+            nursery.start_soon(self._watch_reachability)
             nursery.start_soon(self.dispatcher.run)
             nursery.start_soon(self.delivery.run)
 

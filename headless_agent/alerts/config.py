@@ -8,6 +8,9 @@
     repeat_interval = "4h"   # say it again while it lasts
     by = ["cluster", "owner"]
 
+    [health]
+    unreachable_after = "1m" # a cluster offline this long is an alert (ClusterUnreachable)
+
     [[channels]]
     name = "ops-mail"
     type = "smtp"            # smtp | webhook | slack | alertmanager
@@ -106,6 +109,8 @@ class AlertConfig:
     channels: Mapping[str, Channel]
     rules: tuple[Rule, ...]
     grouping: Grouping = Grouping()
+    #: a cluster (or its agent) offline this long is an anomaly of its own
+    unreachable_after: float = 60.0
 
 
 def parse_duration(text: Any) -> float:
@@ -167,7 +172,7 @@ def load_config(
         where += f".{key}" if key else ""
         problems.append(f"line {lines.of(table, index, key)}: {where}: {message}")
 
-    known_top = {"grouping", "channels", "rules"}
+    known_top = {"grouping", "channels", "rules", "health"}
     for key in document:
         if key not in known_top:
             problems.append(
@@ -193,6 +198,14 @@ def load_config(
                 values["by"] = tuple(by)
         grouping = Grouping(**values)
 
+    unreachable_after = 60.0
+    raw_health = document.get("health", {})
+    if isinstance(raw_health, dict) and "unreachable_after" in raw_health:
+        try:
+            unreachable_after = parse_duration(raw_health["unreachable_after"])
+        except ValueError as error:
+            problem("health", None, "unreachable_after", str(error))
+
     channels: dict[str, Channel] = {}
     raw_channels = document.get("channels", [])
     for index, raw in enumerate(raw_channels if isinstance(raw_channels, list) else []):
@@ -216,7 +229,7 @@ def load_config(
             rules.append(rule)
     if problems:
         raise ConfigProblems(source, problems)
-    return AlertConfig(channels, tuple(rules), grouping)
+    return AlertConfig(channels, tuple(rules), grouping, unreachable_after)
 
 
 def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Channel | None:

@@ -62,10 +62,9 @@ class Delivery:
         while True:
             wake = self._wakes[channel.name] = trio.Event()
             await trio.to_thread.run_sync(self.store.flush)
+            now = self.clock()  # here, on the trio thread: the clock may be trio's
             due = await trio.to_thread.run_sync(
-                lambda: self.store.alert_outbox(
-                    states=("pending",), due_before=self.clock(), limit=500
-                )
+                lambda: self.store.alert_outbox(states=("pending",), due_before=now, limit=500)
             )
             for alert in (a for a in due if a.channel == channel.name):
                 try:

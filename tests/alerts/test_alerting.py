@@ -392,3 +392,55 @@ def test_silences_from_the_command_line(tmp_path: Path) -> None:
         [*command, "--silence", "pod=x", "--for", "1h"], capture_output=True, text=True, env=env
     )
     assert wrong.returncode == 2 and "use cluster, namespace, name, reason" in wrong.stderr
+
+
+async def test_a_cluster_offline_for_a_while_is_an_alert_and_its_return_a_resolve(
+    tmp_path: Path,
+) -> None:
+    # Real time, in small steps: waiting for the store's threads, a mock clock would jump.
+    from headless_agent.kube.errors import Unreachable
+    from headless_agent.kube.health import ClusterHealth, ConnectionState
+
+    back = trio.Event()
+
+    async def flaky(state: object, health: ClusterHealth) -> None:
+        await trio.sleep(0.1)
+        health.setup_failed(Unreachable("dial tcp 10.0.0.1:6443: connect: no route to host"))
+        await back.wait()
+        health.relayed(ConnectionState.SYNCED, None, None, ())
+        await trio.sleep_forever()
+
+    store = HistoryStore.open(tmp_path / "h.sqlite3")
+    channel = Channel("hook", "webhook", "en", {"url": "http://127.0.0.1:1"})
+    config = AlertConfig(
+        {"hook": channel},
+        (Rule("reach", ("hook",), Severity.CRITICAL, frozenset({"ClusterUnreachable"})),),
+        Grouping(group_wait=0.2, group_interval=0.5),
+        unreachable_after=2.0,
+    )
+    hub = Hub()
+    alerting = Alerting(config, store)
+    alerting.attach(hub)
+    hub.add_cluster("edge", "test", flaky)  # type: ignore[arg-type]
+
+    def outbox() -> list[dict[str, Any]]:
+        store.flush()
+        return [dict(a.payload) for a in store.alert_outbox(states=("pending", "failed"))]
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hub.run)
+        await trio.sleep(1.0)
+        assert outbox() == []  # offline for a second: not yet an incident
+        await wait_until(lambda: outbox(), 10, "the unreachable alert")
+        [firing] = outbox()
+        assert firing["status"] == "firing"
+        [alert] = firing["alerts"]
+        assert (alert["kind"], alert["name"], alert["reason"]) == (
+            "Cluster", "edge", "ClusterUnreachable",
+        )  # fmt: skip
+        assert ["detail", "dial tcp 10.0.0.1:6443: connect: no route to host"] in alert["params"]
+        back.set()
+        await wait_until(lambda: len(outbox()) == 2, 10, "the resolve")
+        assert [p["status"] for p in outbox()] == ["firing", "resolved"]
+        nursery.cancel_scope.cancel()
+    store.close()
