@@ -64,7 +64,9 @@ class Delivery:
             await trio.to_thread.run_sync(self.store.flush)
             now = self.clock()  # here, on the trio thread: the clock may be trio's
             due = await trio.to_thread.run_sync(
-                lambda: self.store.alert_outbox(states=("pending",), due_before=now, limit=500)
+                lambda now=now: self.store.alert_outbox(
+                    states=("pending",), due_before=now, limit=500
+                )
             )
             for alert in (a for a in due if a.channel == channel.name):
                 try:
