@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from collections.abc import Callable
 
 import trio
@@ -64,9 +65,7 @@ class Delivery:
             await trio.to_thread.run_sync(self.store.flush)
             now = self.clock()  # here, on the trio thread: the clock may be trio's
             due = await trio.to_thread.run_sync(
-                lambda now=now: self.store.alert_outbox(
-                    states=("pending",), due_before=now, limit=500
-                )
+                partial(self.store.alert_outbox, states=("pending",), due_before=now, limit=500)
             )
             for alert in (a for a in due if a.channel == channel.name):
                 try:
