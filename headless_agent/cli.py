@@ -30,6 +30,7 @@ from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import HealthSnapshot
 from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.status_server import StatusServer
 from headless_agent.store import Silence, StoreOpenError
 from headless_agent.store.session import open_session_history
 
@@ -209,6 +210,11 @@ def headless_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--for", dest="silence_for", metavar="DURATION", help="e.g. 2h")
     parser.add_argument("--comment", default="", help="why (kept with the silence)")
     parser.add_argument("--silences", action="store_true", help="list active silences and exit")
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve /healthz and /metrics there (e.g. 127.0.0.1:9475); default: not at all",
+    )
     args = parser.parse_args(argv)
     alert_config = None
     if args.alerts:
@@ -271,6 +277,11 @@ def headless_main(argv: list[str] | None = None) -> int:
     if alert_config is not None and hub.history is not None:
         alerting = Alerting(alert_config, hub.history)
         alerting.attach(hub)
+    if args.listen:
+        host, _, port = args.listen.rpartition(":")
+        if not host or not port.isdigit():
+            parser.error(f"--listen: {args.listen!r} is not HOST:PORT")
+        hub.services.append(StatusServer(hub, alerting, args.listen).run)
     out = _Output(sys.stdout)
     hub.transition_listeners.append(
         lambda cluster, t: out.emit(transition_record(cluster, t, args.language))

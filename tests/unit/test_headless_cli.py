@@ -103,3 +103,39 @@ def test_the_demo_never_enters_a_real_history_file(tmp_path: Path) -> None:
         assert process.returncode == 0, err
     # The demo's history goes to a throwaway file, whatever ATLHYPER_DB or --history say.
     assert not real.exists() and not kept.exists()
+
+
+def test_status_port_reports_clusters_and_metrics(tmp_path: Path) -> None:
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [*COMMAND, "--demo", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).json()
+                if all(c["state"] == "synced" for c in health["clusters"].values()):
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert health is not None and health["status"] == "serving"
+        assert set(health["clusters"]) == {"demo-prod-eu", "demo-staging", "demo-edge-tokyo"}
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert 'atlhyper_clusters{state="synced"} 3.0' in metrics
+        assert "atlhyper_open_anomalies" in metrics
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
