@@ -33,6 +33,7 @@ from desktop.engine_bridge import EngineBridge
 from desktop.history_view import HistoryView
 from desktop.language import Language
 from desktop.logs_view import LogsDialog
+from desktop.metrics_view import MetricsView
 from desktop.node_table import NodeTableModel
 from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
@@ -171,6 +172,7 @@ class MainWindow(QMainWindow):
         self.history_view = HistoryView(self.language, self)
         self.audit_view = AuditView(self.language, self)
         self.console_view = ConsoleView(self.language, self)
+        self.metrics_view = MetricsView(self.language, self)
         self.ops: Operations | None = None
         self.dialog: OperationDialog | None = None
         self.side_dialog: LogsDialog | YamlDialog | None = None
@@ -192,6 +194,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.history_view, "")
         self.tabs.addTab(self.audit_view, "")
         self.tabs.addTab(self.console_view, "")
+        self.tabs.addTab(self.metrics_view, "")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
@@ -235,6 +238,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(4, tr("tab.history"))
         self.tabs.setTabText(5, tr("tab.audit"))
         self.tabs.setTabText(6, tr("tab.console"))
+        self.tabs.setTabText(7, tr("tab.metrics"))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -255,6 +259,7 @@ class MainWindow(QMainWindow):
         self.ops = Operations(hub)
         self.audit_view.attach(hub.history, nursery)
         self.console_view.attach(self.ops, nursery)
+        self.metrics_view.attach(hub.history, nursery)
         self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
@@ -364,6 +369,13 @@ class MainWindow(QMainWindow):
             self.history_view.reload()
         if self.tabs.currentWidget() is self.audit_view:
             self.audit_view.reload()
+        if self.tabs.currentWidget() is self.metrics_view:
+            self._show_metrics()
+
+    def _show_metrics(self) -> None:
+        handle = self._hub.clusters.get(self._selected or "") if self._hub else None
+        nodes = sorted(n.name for n in handle.state.records("Node")) if handle else []
+        self.metrics_view.show_cluster(self._selected, nodes)
 
     # --- operations ------------------------------------------------------------------------
 
@@ -444,6 +456,8 @@ class MainWindow(QMainWindow):
         self._selected = name
         self._show_status(name)
         self.console_view.show_cluster(name)
+        if self.tabs.currentWidget() is self.metrics_view:
+            self._show_metrics()
         if self._history_visible():
             self.history_view.show_cluster(name)
         if self._follow_scope is not None:

@@ -57,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
             for code in i18n.LANGUAGES:
                 language.set(code)
                 await shot(4, folder / f"main-history-{code}.png")
+            window.tabs.setCurrentWidget(window.metrics_view)
+            await trio.sleep(2.5)  # the first query after the tab is shown
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                await shot(7, folder / f"main-metrics-{code}.png")
             window.close()
             nursery.cancel_scope.cancel()
 

@@ -24,6 +24,7 @@ import trio
 
 from headless_agent.agent.client import AgentSession, AgentTarget, AnomalyMirror
 from headless_agent.demo.fleet import ClusterSpec
+from headless_agent.demo.metrics import simulate as simulate_metrics
 from headless_agent.demo.source import DEMO_PREFIX, demo_specs, run_demo_cluster
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
 from headless_agent.detect.detector import Detector
@@ -194,7 +195,10 @@ class Hub:
             async def runner(
                 state: ClusterState, health: ClusterHealth, spec: ClusterSpec = spec
             ) -> None:
-                await run_demo_cluster(spec, state, health, speed=speed, clock=self.clock)
+                async with trio.open_nursery() as nursery:
+                    if self.history is not None:  # charts need node metrics: simulate them
+                        nursery.start_soon(self._demo_metrics, state, speed)
+                    await run_demo_cluster(spec, state, health, speed=speed, clock=self.clock)
 
             handles.append(
                 self.add_cluster(
@@ -205,6 +209,15 @@ class Hub:
                 )
             )
         return handles
+
+    async def _demo_metrics(self, state: ClusterState, speed: float) -> None:
+        assert self.history is not None
+        handle = self.clusters.get(state.cluster)
+        if handle is None:
+            return
+        await handle.first_sync.wait()  # the nodes are known once the cluster is listed
+        nodes = sorted(n.name for n in state.records("Node"))
+        await simulate_metrics(self.history, state.cluster, nodes, speed=speed, clock=self.clock)
 
     def stop(self, name: str) -> None:
         """Stop watching a cluster; its tasks end at their next checkpoint."""

@@ -25,7 +25,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
