@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import shiboken6
@@ -13,6 +14,7 @@ from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
 from headless_agent import i18n
+from headless_agent.agent.client import agent_targets, read_token_file
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
@@ -62,11 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
     )
     parser.add_argument("--no-history", action="store_true", help="keep no history")
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="watch a cluster through its agent (repeatable); token from "
+        "$ATLHYPER_AGENT_TOKEN or --agent-token-file",
+    )
+    parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
+    parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
     return parser
 
 
 def add_clusters(hub: Hub, args: argparse.Namespace, kubeconfigs: KubeconfigSet) -> None:
-    """Watch the requested contexts, the current one, or — with no kubeconfig — the demo."""
+    """Watch the requested agents and contexts, the current context, or — with neither a
+    kubeconfig nor an agent — the demo."""
+    token = os.environ.get("ATLHYPER_AGENT_TOKEN") or None
+    if args.agent_token_file:
+        token = read_token_file(args.agent_token_file)
+    for name, target in agent_targets(args.agent, token, args.agent_ca):
+        hub.watch_agent(name, target)
+    if args.agent and not args.context and not args.demo:
+        return
     contexts = args.context or (
         [kubeconfigs.current_context] if kubeconfigs.current_context else []
     )
@@ -95,6 +115,13 @@ async def open_history(hub: Hub, setting: str | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    hub = Hub()
+    kubeconfigs = load_kubeconfigs()
+    try:
+        add_clusters(hub, args, kubeconfigs)
+    except ValueError as error:  # a malformed --agent or a missing token
+        print(f"atlhyper: {error}", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AtlHyper")
     app.setOrganizationName("AtlHyper")
@@ -103,9 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(Language(args.language))
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
-    hub = Hub()
-    kubeconfigs = load_kubeconfigs()
-    add_clusters(hub, args, kubeconfigs)
 
     async def engine() -> None:
         problem = None if args.no_history else await open_history(hub, args.history)

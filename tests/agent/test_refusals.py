@@ -205,3 +205,15 @@ def test_whatever_an_agent_sends_the_hub_keeps_its_state(line: object) -> None:
     for kind in state.kinds():
         for record in state.records(kind):
             assert record.name is not None
+
+
+async def test_commands_need_an_operator_and_an_agent_that_runs_them(agent: ServedAgent) -> None:
+    command = {"action": "cordon", "kind": "Node", "name": "n1", "key": "k-1"}
+    async with httpx.AsyncClient(base_url=agent.url) as http:
+        viewer = await http.post("/v1/commands", json=command, headers=_auth(VIEWER))
+        assert viewer.status_code == 403 and "viewer token may not" in viewer.json()["error"]
+        # This agent was started without a command path (--read-only).
+        refused = await http.post("/v1/commands", json=command, headers=_auth(OPERATOR))
+        assert refused.status_code == 403 and "read-only" in refused.json()["error"]
+        unknown = await http.get("/v1/commands/k-1", headers=_auth(VIEWER))
+        assert unknown.status_code == 404

@@ -39,3 +39,26 @@ def test_the_app_quits_without_crashing() -> None:
             timeout=60,
         )
         assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_agents_on_the_command_line_become_clusters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.app import add_clusters, build_parser
+    from headless_agent.hub import Hub
+    from headless_agent.kube.kubeconfig import KubeconfigSet
+
+    monkeypatch.delenv("ATLHYPER_AGENT_TOKEN", raising=False)
+    args = build_parser().parse_args(["--agent", "prod=https://agent.example:8443"])
+    with pytest.raises(ValueError, match="needs a token"):
+        add_clusters(Hub(), args, KubeconfigSet((), None, {}))
+    token = tmp_path / "token"
+    token.write_text("viewer-token-0123456789\n")
+    args = build_parser().parse_args(
+        ["--agent", "prod=https://agent.example:8443", "--agent-token-file", str(token)]
+    )
+    hub = Hub()
+    add_clusters(hub, args, KubeconfigSet((), None, {}))
+    assert [(h.name, h.origin, h.description) for h in hub.clusters.values()] == [
+        ("prod", "agent", "https://agent.example:8443")
+    ]
