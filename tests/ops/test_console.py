@@ -99,9 +99,10 @@ async def test_get_answers_from_the_state_like_kubectl(demo: tuple[Hub, ClusterH
 
 
 async def test_top_nodes_reads_the_newest_node_metrics(demo: tuple[Hub, ClusterHandle]) -> None:
-    hub, _ = demo
+    hub, handle = demo
     ops = Operations(hub)
-    ok, text = await run_line(ops, CLUSTER, "top nodes")
+    bare = hub.add_cluster("bare", "test", _never)  # no node metrics for this one
+    ok, text = await run_line(ops, bare.name, "top nodes")
     assert not ok and "no node metrics for this cluster" in text
     store = hub.history
     assert store is not None
@@ -110,7 +111,7 @@ async def test_top_nodes_reads_the_newest_node_metrics(demo: tuple[Hub, ClusterH
         CLUSTER,
         [
             NodeSamples(
-                "worker-1",
+                "worker-x",
                 now - 10,
                 {
                     'cpu_usage_percent{mode="idle"}': 63.0,
@@ -123,4 +124,12 @@ async def test_top_nodes_reads_the_newest_node_metrics(demo: tuple[Hub, ClusterH
     await trio.to_thread.run_sync(store.flush)
     ok, text = await run_line(ops, CLUSTER, "top nodes")
     assert ok, text
-    assert text.splitlines()[1].split() == ["worker-1", "37%", "3072Mi", "40%"]
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines()[1:]}
+    assert rows["worker-x"] == ["37%", "3072Mi", "40%"]
+    # The demo's own nodes (simulated nodeprobe series) are there too.
+    demo_nodes = {n.name for n in handle.state.records("Node")}
+    assert demo_nodes <= set(rows)
+
+
+async def _never(state: object, health: object) -> None:
+    await trio.sleep_forever()
