@@ -9,6 +9,7 @@ has, 429 beyond a caller's rate. A bad request never disturbs the others.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import math
 import time
@@ -236,7 +237,15 @@ class AgentApi:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def snapshot(self, request: Request) -> Response:
-        return Response(self.relay.snapshot(), media_type="application/json")
+        body = self.relay.snapshot()
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            # A 10,000-pod snapshot is megabytes of repetitive JSON: compressed it is a
+            # fraction (the API server gzips its large LISTs too). Off the trio thread.
+            packed = await trio.to_thread.run_sync(gzip.compress, body, 5)
+            return Response(
+                packed, media_type="application/json", headers={"Content-Encoding": "gzip"}
+            )
+        return Response(body, media_type="application/json")
 
     async def stream(self, request: Request) -> Response:
         cursor = _integer(request, "cursor")

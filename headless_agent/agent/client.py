@@ -133,6 +133,8 @@ async def agent_client(
         headers=headers,
         verify=verify,
         timeout=httpx.Timeout(15.0, read=read_timeout),
+        # Node samples are fetched every 15 s: keep that connection (and its TLS) alive.
+        limits=httpx.Limits(keepalive_expiry=60.0),
     )
 
 

@@ -176,7 +176,13 @@ async def run_informer(
             health.watching(name, state.count(kind.kind))
             backoff.reset()
             while True:
-                version = await watch_once(api, state, kind, namespace, version, options)
+                try:
+                    version = await watch_once(api, state, kind, namespace, version, options)
+                except WatchStalled:
+                    # A quiet kind (the API server sends no bookmarks for some) or a dead
+                    # link: a fresh watch from the same version tells which, and only a
+                    # failure to open it is reported — a quiet cluster is not degraded.
+                    log.debug("%s: %s quiet; watching again", state.cluster, name)
         except Gone:
             log.info("%s: %s resourceVersion expired (410); listing again", state.cluster, name)
             version = None

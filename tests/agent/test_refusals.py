@@ -60,7 +60,10 @@ async def test_tokens_and_roles(agent: ServedAgent) -> None:
         viewer_pushes = await http.post("/v1/node-samples", content=b"{}", headers=_auth(VIEWER))
         assert viewer_pushes.status_code == 403
         for token in (VIEWER, OPERATOR):
-            assert (await http.get("/v1/snapshot", headers=_auth(token))).status_code == 200
+            snapshot = await http.get("/v1/snapshot", headers=_auth(token))
+            assert snapshot.status_code == 200
+            assert snapshot.headers["content-encoding"] == "gzip"  # httpx asks for it
+            assert snapshot.json()["protocol"] == 1
         # Probes of health and metrics need no token; metrics count the refusals.
         assert (await http.get("/healthz")).json() == {"status": "serving"}
         metrics = (await http.get("/metrics")).text

@@ -275,9 +275,14 @@ async def test_webhook_slack_mail_and_alertmanager_receive_it(
         assert alert["labels"]["alertname"] == "CrashLoopBackOff"
         assert alert["labels"]["name"] == "checkout" and alert["labels"]["cluster"] == "prod"
         assert alert["annotations"]["atlhyper_id"] == body["id"]
-        await trio.to_thread.run_sync(store.flush)
+
+        # Received, then marked delivered: the mark follows the receipt by a moment.
+        def delivered() -> int:
+            store.flush()
+            return len(store.alert_outbox(states=("delivered",)))
+
+        await wait_until(lambda: delivered() == 4, 10, "all four marked delivered")
         assert store.alert_outbox(states=("pending",)) == []
-        assert len(store.alert_outbox(states=("delivered",))) == 4
     await trio.to_thread.run_sync(manager.stop)
 
 

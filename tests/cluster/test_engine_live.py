@@ -233,3 +233,22 @@ async def test_a_silent_watch_is_declared_dead_and_resumed(kube_cluster: KwokClu
         await watch_once(api, state, CONFIGMAPS_FOR_TEST, "engine-silent", version, options)
     assert 0.9 < trio.current_time() - started < 5
     await api.aclose()
+
+
+async def test_a_quiet_kind_is_watched_again_without_looking_degraded(
+    kube_cluster: KwokCluster, nursery: trio.Nursery
+) -> None:
+    # Some kinds get no events and no bookmarks for minutes; the inactivity deadline then
+    # opens a new watch, which must not flip the cluster to degraded each time.
+    hub = Hub()
+    states: list[str] = []
+    hub.health_listeners.append(lambda _, snapshot: states.append(snapshot.state.value))
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster, options=WatchOptions(inactivity_timeout=1.0))
+    await wait_synced(handle)
+    synced_at = len(states)
+    await trio.sleep(4)  # several inactivity deadlines on every quiet kind
+    assert states[synced_at - 1 :] == ["synced"]
+    await apply(kube_cluster, namespace("engine-quiet"))
+    await wait_for(lambda: handle.state.get("Namespace", "", "engine-quiet"), 10, "still watching")
+    nursery.cancel_scope.cancel()
