@@ -113,3 +113,14 @@ def test_the_service_account_may_do_what_it_needs_and_nothing_more(
         assert [r for r in WRITES + NEVER if _can(kube_cluster, *r)] == []
     finally:
         _apply_rbac(kube_cluster, "base")  # the end-to-end agent test needs the full role
+
+
+def test_the_secret_template_applies_once_filled_in(kube_cluster: KwokCluster) -> None:
+    template = (AGENT / "secret-template.yaml").read_text()
+    filled = template.replace("REPLACE_VIEWER", "v" * 32).replace("REPLACE_OPERATOR", "o" * 32)
+    filled = filled.replace("REPLACE_PROBE", "p" * 32)
+    kube_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "atlhyper"}})
+    out = _kubectl(kube_cluster, "apply", "--dry-run=server", "-f", "-", input=filled)
+    assert "secret/atlhyper-agent-tokens" in out
+    # The agent reads the keys the template has, as role files.
+    assert {"viewer", "operator", "probe"} <= set(yaml.safe_load(filled)["stringData"])
