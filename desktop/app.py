@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
     parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
+    parser.add_argument(
+        "--read-only", action="store_true", help="make no changes to any cluster (views only)"
+    )
     return parser
 
 
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         problem = None if args.no_history else await open_history(hub, args.history)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
-            window.attach(hub, nursery, history_problem=problem)
+            window.attach(hub, nursery, history_problem=problem, read_only=args.read_only)
             if not args.demo:
                 window.offer_contexts(kubeconfigs, args.extra_path)
             if args.quit_after is not None:

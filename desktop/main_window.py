@@ -46,7 +46,7 @@ from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
 from headless_agent.kube.kubeconfig import KubeconfigSet
 from headless_agent.ops.commands import Command
-from headless_agent.ops.runner import Operations
+from headless_agent.ops.runner import Operations, Safety
 from headless_agent.state.records import PodRecord
 
 _STATE_COLOURS = {
@@ -247,7 +247,14 @@ class MainWindow(QMainWindow):
 
     # --- wiring to the engine --------------------------------------------------------------
 
-    def attach(self, hub: Hub, nursery: trio.Nursery, history_problem: str | None = None) -> None:
+    def attach(
+        self,
+        hub: Hub,
+        nursery: trio.Nursery,
+        history_problem: str | None = None,
+        *,
+        read_only: bool = False,
+    ) -> None:
         """Show a running Hub; follow tasks run in ``nursery``. ``history_problem`` says
         why there is no history, when the file could not be opened."""
         self._hub, self._nursery = hub, nursery
@@ -256,7 +263,8 @@ class MainWindow(QMainWindow):
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
         self._bridge.anomalies_changed.connect(self._refresh_history)
         self.history_view.attach(hub.history, nursery, history_problem)
-        self.ops = Operations(hub)
+        # Read-only: every change is refused (the dialogs say so); reading still works.
+        self.ops = Operations(hub, safety=Safety(read_only=read_only))
         self.audit_view.attach(hub.history, nursery)
         self.console_view.attach(self.ops, nursery)
         self.metrics_view.attach(hub.history, nursery)

@@ -425,7 +425,10 @@ def _edited(command: Command) -> dict[str, Any]:
 
 async def _server_side_apply(api: KubeApi, command: Command, dry_run: bool) -> dict[str, Any]:
 
-    document = _edited(command)
+    # Applied as the user's intent for the fields they wrote: what the server keeps
+    # changing by itself (resourceVersion, status, ...) would only make it conflict with
+    # the controller's own updates a moment later.
+    document = _comparable(_edited(command))
     params: dict[str, str | int | bool] = {"fieldManager": "atlhyper", "force": True}
     if dry_run:
         params["dryRun"] = "All"

@@ -300,14 +300,32 @@ async def test_the_same_operations_through_the_agent(
     [entry] = [e for _, e in agent.relay.audit if e.request_key == scale.key]
     assert entry.actor.startswith("carol (token ") and entry.outcome == "succeeded"
 
-    for command in (
+    await apply(kube_cluster, kwok_node("ops-node-c"))  # a node of its own to drain
+    shown = await ops.run("via-agent", Command("yaml", "Deployment", NS, "web"))
+    assert shown.ok and "kind: Deployment" in shown.data["yaml"]
+    labelled = shown.data["yaml"].replace("app: web\n", "app: web\n    via: agent\n", 1)
+    commands = [
         Command("cordon", "Node", "", "ops-node-a"),
         Command("uncordon", "Node", "", "ops-node-a"),
         Command("rollout-restart", "Deployment", NS, "web"),
+        Command("set-image", "Deployment", NS, "web", {"container": "main", "image": "nginx:1.29"}),
+        Command("rollback", "Deployment", NS, "web"),
         Command("describe", "Deployment", NS, "web"),
-    ):
+        Command("apply-dry-run", "Deployment", NS, "web", {"yaml": labelled}),
+        Command("apply", "Deployment", NS, "web", {"yaml": labelled}),
+        Command("drain", "Node", "", "ops-node-c", {"timeout": 5}),
+        Command("uncordon", "Node", "", "ops-node-c"),
+    ]
+    for command in commands:
         result = await ops.run("via-agent", command)
         assert result.ok, (command.action, result.message)
+    live = await _json(kube_cluster, "deployment", "web", "-n", NS)
+    assert live["metadata"]["labels"]["via"] == "agent"
+    pod = _pods(remote, "web")[0].name
+    deleted = await ops.run("via-agent", Command("delete-pod", "Pod", NS, pod))
+    assert deleted.ok and "deleted" in deleted.message
+    actions = ["scale"] + [c.action for c in [Command("yaml", "Deployment", NS, "web"), *commands]]
+    actions.append("delete-pod")
 
     # Another hub (a colleague's, viewer token) sees carol's commands in its own audit.
     other_hub = Hub(history=HistoryStore.open(tmp_path / "dave.sqlite3", start=False))
@@ -320,18 +338,14 @@ async def test_the_same_operations_through_the_agent(
         other_store.flush()
         return [e.action for e in other_store.audit_log(0, 2e10) if e.actor.startswith("carol")]
 
-    await wait_for(
-        lambda: seen_by_dave() == ["scale", "cordon", "uncordon", "rollout-restart", "describe"],
-        30,
-        "carol's commands in dave's audit",
-    )
+    await wait_for(lambda: seen_by_dave() == actions, 30, "carol's commands in dave's audit")
     # Carol's own hub keeps one entry per command, though the agent's copy arrives too.
     carol_store = remote_hub.history
     assert carol_store is not None
     await trio.sleep(1.5)
     await trio.to_thread.run_sync(carol_store.flush)
     keys = [e.request_key for e in carol_store.audit_log(0, 2e10)]
-    assert len(keys) == len(set(keys)) == 5 and carol_store.verify_audit().ok
+    assert len(keys) == len(set(keys)) == len(actions) and carol_store.verify_audit().ok
 
     refused = await Operations(other_hub).run("viewer", Command("cordon", "Node", "", "ops-node-a"))
     assert not refused.ok and "a viewer token may not do this" in refused.message

@@ -25,6 +25,7 @@ class AppFactory(Protocol):
         add_clusters: Callable[[Hub], None],
         kubeconfigs: KubeconfigSet | None = None,
         history: Path | None = None,
+        read_only: bool = False,
     ) -> MainWindow: ...
 
 
@@ -37,6 +38,7 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
         add_clusters: Callable[[Hub], None],
         kubeconfigs: KubeconfigSet | None = None,
         history: Path | None = None,
+        read_only: bool = False,
     ) -> MainWindow:
         """``history``: the file to give the app (the demo fleet ignores it and keeps a
         throwaway one, as the app does); None: no history."""
@@ -51,7 +53,7 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
             problem = None if history is None else await open_history(hub, str(history))
             async with trio.open_nursery() as nursery:
                 await nursery.start(hub.run)
-                window.attach(hub, nursery, history_problem=problem)
+                window.attach(hub, nursery, history_problem=problem, read_only=read_only)
                 if kubeconfigs is not None:
                     window.offer_contexts(kubeconfigs, [])
                 await trio.sleep_forever()

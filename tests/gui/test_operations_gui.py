@@ -185,3 +185,19 @@ def test_logs_follow_without_repeats_and_yaml_is_applied_only_after_a_dry_run(
     live = kube_cluster.get("deployment", "ops-api", "-n", NS)
     assert live["metadata"]["labels"]["tier"] == "back"
     editor.close()
+
+
+def test_read_only_mode_refuses_every_change_in_words(
+    running_app: AppFactory, qtbot: QtBot, kube_cluster: KwokCluster
+) -> None:
+    kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
+    context = kubeconfigs.current_context
+    assert context is not None
+    window = running_app(
+        lambda hub: hub.watch_context(KubeTarget(kubeconfigs, context)), read_only=True
+    )
+    qtbot.waitUntil(lambda: "synced" in window.clusters.item(0).text(), timeout=30_000)
+    dialog = window.open_operation(Command("cordon", "Node", "", "gui-ops-node"))
+    assert dialog is not None
+    assert not dialog.run_button.isEnabled()
+    assert "read-only mode" in dialog.result.text()
