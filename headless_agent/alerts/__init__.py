@@ -109,7 +109,12 @@ class Alerting:
     async def refresh_silences(self) -> None:
         """Silences live in the history (added from the command line or the desktop)."""
         now = self.clock()  # on the trio thread: the clock may be trio's
-        self.silences = await trio.to_thread.run_sync(lambda: self.store.silences(active_at=now))
+
+        def read() -> list[Silence]:
+            self.store.flush()  # a silence just recorded by this process counts already
+            return self.store.silences(active_at=now)
+
+        self.silences = await trio.to_thread.run_sync(read)
 
     async def _follow_silences(self) -> None:
         while True:

@@ -4,6 +4,7 @@ one message per channel, and its recovery one resolve message."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from headless_agent.alerts.config import AlertConfig, Channel, Grouping, Rule
 from headless_agent.detect.anomaly import Severity
 from headless_agent.hub import Hub
 from headless_agent.state.records import PodRecord
-from headless_agent.store import HistoryStore
+from headless_agent.store import HistoryStore, Silence
 from tests.alerts.receivers import HttpReceiver, SmtpServer, wait_until
 from tests.cluster.engine_helpers import (
     apply,
@@ -25,7 +26,7 @@ from tests.cluster.engine_helpers import (
     wait_synced,
     watch_cluster,
 )
-from tests.cluster.kube_objects import deployment, kwok_node, namespace
+from tests.cluster.kube_objects import bare_pod, deployment, kwok_node, namespace
 from tests.kubeharness.cluster import KwokCluster
 
 pytestmark = pytest.mark.cluster
@@ -104,4 +105,57 @@ async def test_twenty_crashing_pods_are_one_message_and_their_recovery_another(
         await trio.sleep(3)
         assert len(messages()) == 2
     await kubectl(kube_cluster, "delete", "namespace", NS, "--wait=false")
+    nursery.cancel_scope.cancel()
+
+
+async def test_a_silence_keeps_what_it_matches_quiet(
+    kube_cluster: KwokCluster, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    # (Inhibition by a down node is tested with a recorded state in tests/alerts: kwok
+    # heartbeats every node it sees, so a node here cannot stay NotReady.)
+    webhook = HttpReceiver()
+    await webhook.start(nursery)
+    channels = {"hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})}
+    rule = Rule("critical", ("hook",), Severity.CRITICAL)
+    config = AlertConfig(channels, (rule,), Grouping(group_wait=2, group_interval=5))
+    store = HistoryStore.open(tmp_path / "h.sqlite3", start=False)
+    now = time.time()
+    store.add_silence(Silence(now, now + 3600, namespace="alerts-quiet", comment="deploy"))
+    hub = Hub(history=store)
+    Alerting(config, store, poll=0.5).attach(hub)
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    await apply(
+        kube_cluster,
+        namespace("alerts-quiet"),
+        namespace("alerts-loud"),
+        kwok_node("alerts-up"),
+        bare_pod("muted", "alerts-quiet", "alerts-up"),
+        bare_pod("heard", "alerts-loud", "alerts-up"),
+    )
+    await wait_synced(handle)
+
+    def running(name: str, ns: str) -> bool:
+        pod = handle.state.get("Pod", ns, name)
+        return isinstance(pod, PodRecord) and pod.phase == "Running"
+
+    for name, ns in (("muted", "alerts-quiet"), ("heard", "alerts-loud")):
+        await wait_until(lambda name=name, ns=ns: running(name, ns), 60, f"{name} running")
+
+    def named() -> set[str]:
+        return {str(a["name"]) for r in webhook.received for a in json.loads(r.body)["alerts"]}
+
+    crashing = pod_status(
+        [container_status(waiting="CrashLoopBackOff", last_terminated="Error", restarts=5)],
+        ready=False,
+    )
+    for name, ns in (("muted", "alerts-quiet"), ("heard", "alerts-loud")):
+        await patch_status(kube_cluster, "pod", name, ns, crashing)
+    await wait_until(lambda: "heard" in named(), 30, "the pod no silence matches")
+    await trio.sleep(4)  # two more group waits: the silenced one stays quiet
+    assert named() == {"heard"}
+    assert [a.key.name for a in handle.detector.open_anomalies() if a.key.name == "muted"]
+    await kubectl(
+        kube_cluster, "delete", "namespace", "alerts-quiet", "alerts-loud", "--wait=false"
+    )
     nursery.cancel_scope.cancel()
