@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 import shiboken6
@@ -14,7 +13,7 @@ from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
 from headless_agent import i18n
-from headless_agent.agent.client import agent_targets, read_token_file
+from headless_agent.agent.client import add_source_options, agents_from_options
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
@@ -58,22 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the window after this many seconds (smoke tests, screenshots)",
     )
     parser.add_argument("--screenshot", metavar="PNG", help="grab the window to this file on quit")
-    parser.add_argument(
-        "--history",
-        metavar="FILE",
-        help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
-    )
-    parser.add_argument("--no-history", action="store_true", help="keep no history")
-    parser.add_argument(
-        "--agent",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="watch a cluster through its agent (repeatable); token from "
-        "$ATLHYPER_AGENT_TOKEN or --agent-token-file",
-    )
-    parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
-    parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
+    add_source_options(parser)
     parser.add_argument(
         "--read-only", action="store_true", help="make no changes to any cluster (views only)"
     )
@@ -83,10 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_clusters(hub: Hub, args: argparse.Namespace, kubeconfigs: KubeconfigSet) -> None:
     """Watch the requested agents and contexts, the current context, or — with neither a
     kubeconfig nor an agent — the demo."""
-    token = os.environ.get("ATLHYPER_AGENT_TOKEN") or None
-    if args.agent_token_file:
-        token = read_token_file(args.agent_token_file)
-    for name, target in agent_targets(args.agent, token, args.agent_ca):
+    for name, target in agents_from_options(args):
         hub.watch_agent(name, target)
     if args.agent and not args.context and not args.demo:
         return

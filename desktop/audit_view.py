@@ -8,22 +8,21 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from PySide6.QtCore import QSortFilterProxyModel, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.history_models import _QueryTableModel
 from desktop.language import Language
+from desktop.table_view import sorting_proxy, table_view
 from headless_agent import i18n
 from headless_agent.store import AuditEntry, HistoryStore
 
@@ -72,25 +71,10 @@ class AuditView(QWidget):
         self._store: HistoryStore | None = None
         self._nursery: trio.Nursery | None = None
         self.model = AuditTableModel(language, self)
-        proxy = QSortFilterProxyModel(self)
-        proxy.setSourceModel(self.model)
-        proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        proxy.setFilterKeyColumn(-1)
-        proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.filter = QLineEdit()
-        self.filter.setClearButtonEnabled(True)
-        self.filter.textChanged.connect(proxy.setFilterFixedString)
-        self.view = QTableView()
-        self.view.setModel(proxy)
-        self.view.setSortingEnabled(True)
+        proxy = sorting_proxy(self.model, self, self.filter)
+        self.view = table_view(proxy, (150, 80, 120, 110, 200, 80, 55))
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        self.view.setAlternatingRowColors(True)
-        self.view.setWordWrap(False)
-        self.view.verticalHeader().setVisible(False)
-        self.view.horizontalHeader().setStretchLastSection(True)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in enumerate((150, 80, 120, 110, 200, 80, 55)):
-            self.view.setColumnWidth(column, width)
         self.verify_button = QPushButton()
         self.verify_button.clicked.connect(self.verify)
         self.export_csv = QPushButton()

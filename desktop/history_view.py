@@ -11,21 +11,20 @@ import time
 from collections.abc import Callable
 
 import trio
-from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.language import Language
+from desktop.table_view import sorting_proxy, table_view
 from headless_agent.store import AnomalyEpisode, HistoryStore, StoredEvent, UnknownCluster
 
 #: the ranges offered, in seconds, with their catalog keys
@@ -39,23 +38,6 @@ RANGES = (
 DEFAULT_RANGE = 2  # the last 24 hours
 SEARCH_DELAY_MS = 250
 EVENT_LIMIT = 500
-
-
-def _sorted_table(model: EpisodeTableModel | EventTableModel, parent: QObject) -> QTableView:
-    proxy = QSortFilterProxyModel(parent)
-    proxy.setSourceModel(model)
-    proxy.setSortRole(Qt.ItemDataRole.UserRole)
-    view = QTableView()
-    view.setModel(proxy)
-    view.setSortingEnabled(True)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return view
 
 
 class HistoryView(QWidget):
@@ -86,14 +68,12 @@ class HistoryView(QWidget):
         self.summary.setWordWrap(True)
 
         self.episode_model = EpisodeTableModel(language, self)
-        self.episode_view = _sorted_table(self.episode_model, self)
-        for column, width in enumerate((70, 160, 160, 80, 230, 140)):
-            self.episode_view.setColumnWidth(column, width)
+        self.episode_view = table_view(
+            sorting_proxy(self.episode_model, self), (70, 160, 160, 80, 230, 140)
+        )
         self.episode_view.sortByColumn(1, Qt.SortOrder.DescendingOrder)
         self.event_model = EventTableModel(language, self)
-        self.event_view = _sorted_table(self.event_model, self)
-        for column, width in enumerate((160, 300, 140, 60)):
-            self.event_view.setColumnWidth(column, width)
+        self.event_view = table_view(sorting_proxy(self.event_model, self), (160, 300, 140, 60))
         self.event_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         self.episodes_title = QLabel()
         self.events_title = QLabel()

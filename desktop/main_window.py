@@ -12,7 +12,6 @@ from PySide6.QtGui import QCloseEvent, QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -38,6 +37,7 @@ from desktop.node_table import NodeTableModel
 from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
 from desktop.record_table import RecordTableModel
+from desktop.table_view import sorting_proxy, table_view
 from desktop.workload_table import WorkloadTableModel
 from desktop.yaml_dialog import YamlDialog
 from headless_agent import i18n
@@ -68,34 +68,14 @@ def _filtered_page(
     model: RecordTableModel,
 ) -> tuple[QWidget, QSortFilterProxyModel, QLineEdit, QTableView]:
     """A table with a filter field above it, sorting by the cells' own values."""
-    proxy = QSortFilterProxyModel(model)  # owned by its source model, deleted with it
-    proxy.setSourceModel(model)
-    proxy.setSortRole(Qt.ItemDataRole.UserRole)
-    proxy.setFilterKeyColumn(-1)
-    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     field = QLineEdit()
-    field.setClearButtonEnabled(True)
-    field.textChanged.connect(proxy.setFilterFixedString)
-    view = _table(proxy)
+    proxy = sorting_proxy(model, model, field)  # owned by its source model, deleted with it
+    view = table_view(proxy)
     page = QWidget()
     layout = QVBoxLayout(page)
     layout.addWidget(field)
     layout.addWidget(view)
     return page, proxy, field, view
-
-
-def _table(model: QSortFilterProxyModel | AnomalyTableModel) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSortingEnabled(True)
-    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    view.verticalHeader().setVisible(False)
-    view.verticalHeader().setDefaultSectionSize(24)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return view
 
 
 #: the operations each kind offers in its context menu

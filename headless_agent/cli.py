@@ -9,7 +9,6 @@ the alerting work.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import logging
 import os
@@ -22,7 +21,7 @@ from typing import Any, TextIO
 import trio
 
 from headless_agent import __version__
-from headless_agent.agent.client import agent_targets, read_token_file
+from headless_agent.agent.client import add_source_options, agents_from_options
 from headless_agent.alerts import Alerting
 from headless_agent.alerts.config import ConfigProblems, load_config, parse_duration
 from headless_agent.detect.anomaly import Transition
@@ -30,6 +29,7 @@ from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import HealthSnapshot
 from headless_agent.kube.kubeconfig import load_kubeconfigs
+from headless_agent.ops.runner import local_user
 from headless_agent.status_server import StatusServer
 from headless_agent.store import Silence, StoreOpenError
 from headless_agent.store.session import open_session_history
@@ -123,7 +123,7 @@ def _silences(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                     namespace=matchers.get("namespace", ""),
                     name=matchers.get("name", ""),
                     reason=matchers.get("reason", ""),
-                    created_by=_user(),
+                    created_by=local_user(),
                     comment=args.comment,
                 )
             )
@@ -138,13 +138,6 @@ def _silences(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     finally:
         store.close()
     return 0
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def headless_main(argv: list[str] | None = None) -> int:
@@ -179,22 +172,7 @@ def headless_main(argv: list[str] | None = None) -> int:
         choices=("en", "zh", "ja"),
         help="language of the messages (default: en)",
     )
-    parser.add_argument(
-        "--history",
-        metavar="FILE",
-        help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
-    )
-    parser.add_argument("--no-history", action="store_true", help="keep no history")
-    parser.add_argument(
-        "--agent",
-        action="append",
-        default=[],
-        metavar="NAME=URL",
-        help="watch a cluster through its agent (repeatable); token from "
-        "$ATLHYPER_AGENT_TOKEN or --agent-token-file",
-    )
-    parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
-    parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
+    add_source_options(parser)
     parser.add_argument(
         "--alerts", metavar="TOML", help="alert rules and channels (see docs/ALERTS.md)"
     )
@@ -240,10 +218,7 @@ def headless_main(argv: list[str] | None = None) -> int:
     )
     hub = Hub()
     try:
-        token = os.environ.get("ATLHYPER_AGENT_TOKEN") or None
-        if args.agent_token_file:
-            token = read_token_file(args.agent_token_file)
-        agents = agent_targets(args.agent, token, args.agent_ca)
+        agents = agents_from_options(args)
     except ValueError as error:
         parser.error(str(error))
     for name, target in agents:

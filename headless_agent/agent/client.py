@@ -10,7 +10,9 @@ which like a relist publishes only what changed.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import os
 import ssl
 import time
 from collections.abc import Callable
@@ -75,6 +77,34 @@ class AgentTarget:
 
     def __repr__(self) -> str:  # the token never goes into logs or tracebacks
         return f"AgentTarget(url={self.url!r})"
+
+
+def add_source_options(parser: argparse.ArgumentParser) -> None:
+    """The options both heads (desktop, headless) take for history and agents."""
+    parser.add_argument(
+        "--history",
+        metavar="FILE",
+        help="history file (default: $ATLHYPER_DB, else the platform's data folder)",
+    )
+    parser.add_argument("--no-history", action="store_true", help="keep no history")
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=[],
+        metavar="NAME=URL",
+        help="watch a cluster through its agent (repeatable); token from "
+        "$ATLHYPER_AGENT_TOKEN or --agent-token-file",
+    )
+    parser.add_argument("--agent-token-file", metavar="FILE", help="file holding the token")
+    parser.add_argument("--agent-ca", metavar="PEM", help="CA of the agents' certificates")
+
+
+def agents_from_options(args: argparse.Namespace) -> list[tuple[str, AgentTarget]]:
+    """The ``--agent`` options as targets; raises ValueError with the reason."""
+    token = os.environ.get("ATLHYPER_AGENT_TOKEN") or None
+    if args.agent_token_file:
+        token = read_token_file(args.agent_token_file)
+    return agent_targets(args.agent, token, args.agent_ca)
 
 
 def agent_targets(

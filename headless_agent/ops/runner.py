@@ -56,7 +56,8 @@ class _Route:
     identity: str = ""
 
 
-def _local_user() -> str:
+def local_user() -> str:
+    """The OS user running this process (who an audit entry names)."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (a container)
@@ -69,7 +70,7 @@ class Operations:
     safety: Safety = field(default_factory=Safety)
     #: where audit entries go (default: the hub's history, if it keeps one)
     audit: AuditSink | None = None
-    actor: str = field(default_factory=_local_user)
+    actor: str = field(default_factory=local_user)
     clock: Callable[[], float] = time.time
     _routes: dict[str, _Route] = field(default_factory=dict)
     _done: OrderedDict[str, Outcome] = field(default_factory=OrderedDict)

@@ -1,0 +1,39 @@
+"""How every table in the window looks and sorts: one place for the view's settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QObject, QSortFilterProxyModel, Qt
+from PySide6.QtWidgets import QHeaderView, QLineEdit, QTableView
+
+
+def sorting_proxy(
+    model: QAbstractItemModel, parent: QObject, filter_field: QLineEdit | None = None
+) -> QSortFilterProxyModel:
+    """Sorts by the cells' own values (``UserRole``); ``filter_field`` filters every column."""
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(Qt.ItemDataRole.UserRole)
+    if filter_field is not None:
+        proxy.setFilterKeyColumn(-1)
+        proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        filter_field.setClearButtonEnabled(True)
+        filter_field.textChanged.connect(proxy.setFilterFixedString)
+    return proxy
+
+
+def table_view(model: QAbstractItemModel, widths: tuple[int, ...] = ()) -> QTableView:
+    """A sortable table of rows; starting widths for the first columns, the last one takes
+    the rest."""
+    view = QTableView()
+    view.setModel(model)
+    view.setSortingEnabled(True)
+    view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    view.setAlternatingRowColors(True)
+    view.setWordWrap(False)
+    view.verticalHeader().setVisible(False)
+    view.verticalHeader().setDefaultSectionSize(24)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    for column, width in enumerate(widths):
+        view.setColumnWidth(column, width)
+    return view
