@@ -32,6 +32,10 @@ class AnomalyTableModel(RowsTableModel[Anomaly]):
         self._rows = self._hub.open_anomalies()
         self.endResetModel()
 
+    def anomalies(self) -> list[Anomaly]:
+        """The rows as shown (the table's own order)."""
+        return list(self._rows)
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None

@@ -9,6 +9,7 @@ import shiboken6
 import trio
 from PySide6.QtWidgets import QApplication
 
+from desktop.alert_setup import open_alerts
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
@@ -58,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--screenshot", metavar="PNG", help="grab the window to this file on quit")
     add_source_options(parser)
+    parser.add_argument(
+        "--alerts",
+        metavar="TOML",
+        help="alert rules and channels (default: alerts.toml in the user's config folder)",
+    )
     parser.add_argument(
         "--read-only", action="store_true", help="make no changes to any cluster (views only)"
     )
@@ -117,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
 
     async def engine() -> None:
         problem = None if args.no_history else await open_history(hub, args.history)
+        alerts = open_alerts(hub, args.alerts, window.notify)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
-            window.attach(hub, nursery, history_problem=problem, read_only=args.read_only)
+            window.attach(
+                hub, nursery, history_problem=problem, read_only=args.read_only, alerts=alerts
+            )
             if not args.demo:
                 window.offer_contexts(kubeconfigs, args.extra_path)
             if args.quit_after is not None:

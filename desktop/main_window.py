@@ -6,6 +6,9 @@ all when the language changes, so switching needs no restart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import trio
 from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QColor
@@ -25,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.alert_setup import DesktopAlerts
+from desktop.alerts_view import AlertsView
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.audit_view import AuditView
 from desktop.console_view import ConsoleView
@@ -38,9 +43,11 @@ from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
 from desktop.record_table import RecordTableModel
 from desktop.table_view import sorting_proxy, table_view
+from desktop.tray import Tray
 from desktop.workload_table import WorkloadTableModel
 from desktop.yaml_dialog import YamlDialog
 from headless_agent import i18n
+from headless_agent.detect.anomaly import Severity
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
@@ -153,6 +160,11 @@ class MainWindow(QMainWindow):
         self.audit_view = AuditView(self.language, self)
         self.console_view = ConsoleView(self.language, self)
         self.metrics_view = MetricsView(self.language, self)
+        self.alerts_view = AlertsView(self.language, self)
+        self.tray = Tray(self.language, self)
+        self.tray.activated.connect(self._bring_to_front)
+        self.anomaly_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.anomaly_view.customContextMenuRequested.connect(self._anomaly_menu)
         self.ops: Operations | None = None
         self.dialog: OperationDialog | None = None
         self.side_dialog: LogsDialog | YamlDialog | None = None
@@ -175,6 +187,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.audit_view, "")
         self.tabs.addTab(self.console_view, "")
         self.tabs.addTab(self.metrics_view, "")
+        self.tabs.addTab(self.alerts_view, "")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
@@ -219,6 +232,7 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(5, tr("tab.audit"))
         self.tabs.setTabText(6, tr("tab.console"))
         self.tabs.setTabText(7, tr("tab.metrics"))
+        self.tabs.setTabText(8, tr("tab.alerts"))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -234,9 +248,11 @@ class MainWindow(QMainWindow):
         history_problem: str | None = None,
         *,
         read_only: bool = False,
+        alerts: DesktopAlerts | None = None,
     ) -> None:
         """Show a running Hub; follow tasks run in ``nursery``. ``history_problem`` says
-        why there is no history, when the file could not be opened."""
+        why there is no history, when the file could not be opened; ``alerts`` is the
+        alerting attached to the hub (none without a history)."""
         self._hub, self._nursery = hub, nursery
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
@@ -248,6 +264,7 @@ class MainWindow(QMainWindow):
         self.audit_view.attach(hub.history, nursery)
         self.console_view.attach(self.ops, nursery)
         self.metrics_view.attach(hub.history, nursery)
+        self.alerts_view.attach(alerts, nursery)
         self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
@@ -339,6 +356,9 @@ class MainWindow(QMainWindow):
         if self.anomaly_model is not None:
             self.anomaly_model.refresh()
             count = self.anomaly_model.rowCount()
+            self.tray.set_critical(
+                sum(a.severity is Severity.CRITICAL for a in self.anomaly_model.anomalies())
+            )
         tr = self.language.tr
         self.tabs.setTabText(
             0, tr("tab.anomalies_count", count=count) if count else tr("tab.anomalies")
@@ -359,11 +379,46 @@ class MainWindow(QMainWindow):
             self.audit_view.reload()
         if self.tabs.currentWidget() is self.metrics_view:
             self._show_metrics()
+        if self.tabs.currentWidget() is self.alerts_view:
+            self.alerts_view.reload()
 
     def _show_metrics(self) -> None:
         handle = self._hub.clusters.get(self._selected or "") if self._hub else None
         nodes = sorted(n.name for n in handle.state.records("Node")) if handle else []
         self.metrics_view.show_cluster(self._selected, nodes)
+
+    # --- alerts ----------------------------------------------------------------------------
+
+    def notify(self, payload: Mapping[str, Any]) -> None:
+        """The ``desktop`` alert channel: a notification from the tray."""
+        self.tray.notify(payload)
+        if self.tabs.currentWidget() is self.alerts_view:
+            self.alerts_view.reload()
+
+    def _bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def _anomaly_menu(self, point: QPoint) -> None:
+        index = self.anomaly_view.indexAt(point)
+        if not index.isValid() or self.anomaly_model is None:
+            return
+        menu = QMenu(self.anomaly_view)
+        silence = menu.addAction(self.language.tr("silence.from_anomaly"))
+        if menu.exec(self.anomaly_view.viewport().mapToGlobal(point)) is silence:
+            self.silence_anomaly(index.row())
+
+    def silence_anomaly(self, row: int) -> None:
+        """Open a silence for one open anomaly, its matchers filled in."""
+        key = self.anomaly_model.anomalies()[row].key if self.anomaly_model else None
+        if key is None:
+            return
+        self.tabs.setCurrentWidget(self.alerts_view)
+        self.alerts_view.pages.setCurrentIndex(2)
+        self.alerts_view.open_silence_dialog(
+            cluster=key.cluster, namespace=key.namespace, name=key.name, reason=key.reason
+        )
 
     # --- operations ------------------------------------------------------------------------
 
@@ -472,5 +527,6 @@ class MainWindow(QMainWindow):
             self._closing = True
             if self._bridge is not None:
                 self._bridge.close()
+            self.tray.hide()
             self.close_requested.emit()
         event.accept()

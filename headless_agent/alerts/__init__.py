@@ -16,8 +16,9 @@ from dataclasses import replace
 
 import trio
 
+from headless_agent.alerts.channels import test_payload
 from headless_agent.alerts.config import AlertConfig
-from headless_agent.alerts.delivery import Delivery
+from headless_agent.alerts.delivery import Delivery, LocalNotify
 from headless_agent.alerts.dispatcher import Dispatcher
 from headless_agent.detect.anomaly import (
     Anomaly,
@@ -44,8 +45,12 @@ class Alerting:
         *,
         clock: Callable[[], float] = time.time,
         poll: float = 5.0,
+        notify: LocalNotify | None = None,
     ) -> None:
-        self.config = config
+        """``notify`` shows a notification on this machine (the desktop app); without it,
+        ``desktop`` channels are left out of every rule."""
+        self.notify = notify
+        self.config = config = self._usable(config)
         self.store = store
         self.clock = clock
         self.hub: Hub | None = None
@@ -53,8 +58,34 @@ class Alerting:
         self._unreachable: dict[str, Anomaly] = {}
         self.silences: list[Silence] = []
         self.dispatcher = Dispatcher(config, store, clock=clock, suppressed=self.suppressed)
-        self.delivery = Delivery(config, store, clock=clock, poll=poll)
+        self.delivery = Delivery(config, store, clock=clock, poll=poll, local=notify)
         self.dispatcher.enqueued.append(self.delivery.wake)
+
+    def _usable(self, config: AlertConfig) -> AlertConfig:
+        if self.notify is not None:
+            return config
+        local = {name for name, c in config.channels.items() if c.type == "desktop"}
+        if not local:
+            return config
+        rules = tuple(
+            replace(rule, channels=tuple(c for c in rule.channels if c not in local))
+            for rule in config.rules
+        )
+        channels = {name: c for name, c in config.channels.items() if name not in local}
+        return replace(config, channels=channels, rules=tuple(r for r in rules if r.channels))
+
+    def reconfigure(self, config: AlertConfig) -> None:
+        """Use edited settings from now on, without a restart: open groups of rules that
+        remain go on; the outbox keeps what it holds."""
+        self.config = config = self._usable(config)
+        self.dispatcher.reconfigure(config)
+        self.delivery.reconfigure(config)
+
+    async def send_test(self, channel_name: str) -> None:
+        """Send a test notification on one channel now, outside the outbox; raises
+        ``DeliveryFailed`` with the receiver's words (``KeyError``: no such channel)."""
+        channel = self.config.channels[channel_name]
+        await self.delivery.deliver(channel, test_payload(self.clock()))
 
     def attach(self, hub: Hub) -> None:
         """Hear the hub's transitions, and run as one of its services (before it starts)."""

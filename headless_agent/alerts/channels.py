@@ -69,6 +69,36 @@ def render(payload: Mapping[str, Any], language: str) -> tuple[str, list[str]]:
     return subject, lines
 
 
+def test_payload(at: float) -> dict[str, Any]:
+    """A notification that says it is a test, shaped like every other (a "send test" of a
+    channel exercises the same rendering and wire format)."""
+    return {
+        "id": f"test-{int(at * 1000)}",
+        "group": "test",
+        "status": "firing",
+        "rule": "test",
+        "group_key": [],
+        "at": at,
+        "alerts": [
+            {
+                "cluster": "atlhyper",
+                "kind": "Test",
+                "namespace": "",
+                "name": "notification",
+                "reason": "TestNotification",
+                "severity": "warning",
+                "message_id": "anomaly.test_notification",
+                "params": [],
+                "count": 1,
+                "members": [],
+                "first_seen": at,
+                "resolved_at": None,
+            }
+        ],
+        "resolved": [],
+    }
+
+
 # --- senders -----------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@
 
     [[channels]]
     name = "ops-mail"
-    type = "smtp"            # smtp | webhook | slack | alertmanager
+    type = "smtp"            # smtp | webhook | slack | alertmanager | desktop
     language = "en"          # en | zh | ja
     host = "smtp.example.com"
     port = 587
@@ -38,6 +38,29 @@
     namespaces = []
     resolved = true          # also say when it is over
 
+    [[rules]]                # a rule on node metrics raises alerts of its own
+    name = "node-pressure"
+    channels = ["hook"]
+    metric = "cpu"           # cpu | memory | disk (percent used; disk: per filesystem)
+    above = 90               # percent
+    for = "5m"               # held that long without a break (default 5m; at most 1d)
+
+    [[rules]]
+    name = "disk-filling"
+    channels = ["ops-mail"]
+    metric = "disk"
+    full_within = "24h"      # a linear fit over the stored trend says: full within 24 h
+    trend = "6h"             # the fit's window (default 6h, at least 10m, at most 7d)
+    above = 50               # optional with full_within: only once this full
+    mountpoints = ["/", "/var/lib/*"]   # disk only; shell patterns; empty or left out: all
+    severity = "critical"    # its alerts' severity: warning by default, critical for
+                             # full_within (also, as for every rule, the least it hears)
+
+A node-metric rule raises ``NodeCPUHigh``, ``NodeMemoryHigh``, ``NodeDiskHigh`` or (with
+``full_within``) ``NodeDiskFillingUp``, kind ``Node``; those are its ``reasons`` (so it
+takes no ``reasons`` and no ``namespaces`` of its own), and other rules match them like
+any reason. ``clusters`` limits where it looks. See ``alerts.node_metrics``.
+
 ``load_config`` reports *every* mistake, each with its line, and never echoes a secret.
 Secrets come from an environment variable or a file readable only by the user (``_env``
 and ``_file`` keys); a secret written in the file in clear is refused.
@@ -57,13 +80,16 @@ from typing import Any
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
 
-CHANNEL_TYPES = ("smtp", "webhook", "slack", "alertmanager")
+#: ``desktop``: a notification from the desktop app's tray (headless mode has no desktop
+#: and leaves such channels out)
+CHANNEL_TYPES = ("smtp", "webhook", "slack", "alertmanager", "desktop")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
 _SECRET_KEYS = {
     "smtp": ("password",),
     "webhook": ("secret",),
     "slack": ("url",),
     "alertmanager": (),
+    "desktop": (),
 }
 
 
@@ -102,6 +128,34 @@ class Rule:
     clusters: frozenset[str] = frozenset()
     namespaces: frozenset[str] = frozenset()
     resolved: bool = True
+    #: a rule on node metrics: it raises alerts when its condition holds
+    condition: NodeCondition | None = None
+
+
+#: the node metrics a rule can watch, and the reason of the alerts each raises
+NODE_METRIC_REASONS = {"cpu": "NodeCPUHigh", "memory": "NodeMemoryHigh", "disk": "NodeDiskHigh"}
+DISK_FORECAST_REASON = "NodeDiskFillingUp"
+
+
+@dataclass(frozen=True)
+class NodeCondition:
+    """A node metric (percent used) above a threshold, or a filesystem that a linear fit
+    over its stored trend says will be full soon, held for ``hold`` seconds."""
+
+    metric: str  # cpu | memory | disk
+    above: float | None = None  # percent used
+    hold: float = 300.0  # the rule's ``for``
+    full_within: float | None = None  # disk only: the forecast's horizon
+    trend: float = 6 * 3600.0  # the window of the fit
+    mountpoints: tuple[str, ...] = ()  # disk only: shell patterns; empty: every filesystem
+
+    @property
+    def reason(self) -> str:
+        return (
+            DISK_FORECAST_REASON
+            if self.full_within is not None
+            else NODE_METRIC_REASONS[self.metric]
+        )
 
 
 @dataclass(frozen=True)
@@ -264,6 +318,7 @@ def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Chan
         "webhook": ("url",),
         "slack": (),
         "alertmanager": ("url",),
+        "desktop": (),
     }[kind]
     for key in required:
         if key not in raw:
@@ -351,7 +406,90 @@ def _rule(raw: Any, index: int, channels: set[str], problem: Any) -> Rule | None
     if not isinstance(resolved, bool):
         problem("rules", index, "resolved", "true or false")
         ok = False
+    condition_ok, condition = _condition(raw, index, problem)
+    ok = ok and condition_ok
+    if condition is not None:
+        for key in ("reasons", "namespaces"):
+            if sets[key]:
+                what = (
+                    f"the rule raises {condition.reason} itself; leave reasons out"
+                    if key == "reasons"
+                    else "nodes have no namespace; leave namespaces out"
+                )
+                problem("rules", index, key, what)
+                ok = False
+        sets["reasons"] = frozenset({condition.reason})
+        if "severity" not in raw and condition.full_within is not None:
+            severity = Severity.CRITICAL  # a disk about to be full stops writes on the node
     if not ok:
         return None
     return Rule(str(name), tuple(targets), severity, sets["reasons"], sets["clusters"],
-                sets["namespaces"], bool(resolved))  # fmt: skip
+                sets["namespaces"], bool(resolved), condition)  # fmt: skip
+
+
+_CONDITION_KEYS = ("above", "for", "full_within", "trend", "mountpoints")
+
+
+def _condition(
+    raw: Mapping[str, Any], index: int, problem: Any
+) -> tuple[bool, NodeCondition | None]:
+    """A rule's node-metric condition (None: it has none), and False if it has mistakes
+    (each reported)."""
+    metric = raw.get("metric")
+    if metric is None:
+        for key in _CONDITION_KEYS:
+            if key in raw:
+                problem("rules", index, key, 'only with metric = "cpu", "memory" or "disk"')
+                return False, None
+        return True, None
+    if metric not in NODE_METRIC_REASONS:
+        problem("rules", index, "metric", f"one of {', '.join(NODE_METRIC_REASONS)}")
+        return False, None
+    ok = True
+    values: dict[str, Any] = {"metric": metric}
+    if "above" in raw:
+        above = raw["above"]
+        if isinstance(above, bool) or not isinstance(above, int | float) or not 0 <= above < 100:
+            problem("rules", index, "above", "a percentage from 0 to 100 (e.g. 90)")
+            ok = False
+        else:
+            values["above"] = float(above)
+    durations = {"for": ("hold", 0.0, 86400.0), "full_within": ("full_within", 60.0, None),
+                 "trend": ("trend", 600.0, 7 * 86400.0)}  # fmt: skip
+    for key, (attribute, shortest, longest) in durations.items():
+        if key not in raw:
+            continue
+        try:
+            seconds = parse_duration(raw[key])
+        except ValueError as error:
+            problem("rules", index, key, str(error))
+            ok = False
+            continue
+        if seconds < shortest or (longest is not None and seconds > longest):
+            limits = {"for": "at most 1d", "full_within": "at least 1m",
+                      "trend": "from 10m to 7d"}[key]  # fmt: skip
+            problem("rules", index, key, f"{raw[key]}: {limits}")
+            ok = False
+            continue
+        values[attribute] = seconds
+    for key in ("full_within", "trend", "mountpoints"):
+        if key in raw and metric != "disk":
+            problem("rules", index, key, 'only with metric = "disk"')
+            ok = False
+    if "trend" in raw and "full_within" not in raw and metric == "disk":
+        problem("rules", index, "trend", "only with full_within (the fit's window)")
+        ok = False
+    if "mountpoints" in raw:
+        patterns = raw["mountpoints"]
+        if not isinstance(patterns, list) or not all(isinstance(p, str) and p for p in patterns):
+            problem("rules", index, "mountpoints", 'a list of mount points or patterns ("/var/*")')
+            ok = False
+        else:
+            values["mountpoints"] = tuple(patterns)
+    if "above" not in raw and "full_within" not in raw:
+        needed = "above or full_within" if metric == "disk" else "above"
+        problem("rules", index, "metric", f"{metric} needs {needed}")
+        ok = False
+    if not ok:
+        return False, None
+    return True, NodeCondition(**values)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
+from typing import Any
 
 import trio
 
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 FIRST_RETRY = 5.0
 LONGEST_RETRY = 600.0
 POLL = 5.0
+
+#: shows a notification on this machine's desktop (the desktop app's tray)
+LocalNotify = Callable[[Mapping[str, Any]], None]
 
 
 def retry_delay(attempts: int) -> float:
@@ -40,14 +44,24 @@ class Delivery:
         *,
         clock: Callable[[], float] = time.time,
         poll: float = POLL,
+        local: LocalNotify | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.clock = clock
         self.poll = poll
+        self.local = local
         self._wakes = {name: trio.Event() for name in config.channels}
+        self._serving: trio.CancelScope | None = None
         self.delivered = 0
         self.failures = 0
+
+    def reconfigure(self, config: AlertConfig) -> None:
+        """Serve these channels from now on (the settings were edited); what is in the
+        outbox stays there and goes out on the channels that still exist."""
+        self.config = config
+        if self._serving is not None:
+            self._serving.cancel()
 
     def wake(self) -> None:
         """New notifications are in the outbox (``Dispatcher.enqueued``)."""
@@ -55,9 +69,21 @@ class Delivery:
             event.set()
 
     async def run(self) -> None:
-        async with trio.open_nursery() as nursery:
-            for channel in self.config.channels.values():
-                nursery.start_soon(self._serve, channel)
+        while True:  # once per configuration
+            with trio.CancelScope() as self._serving:
+                async with trio.open_nursery() as nursery:
+                    for channel in self.config.channels.values():
+                        nursery.start_soon(self._serve, channel)
+                    await trio.sleep_forever()
+
+    async def deliver(self, channel: Channel, payload: Mapping[str, Any]) -> None:
+        """One notification on one channel now; raises ``DeliveryFailed``."""
+        if channel.type != "desktop":
+            await send(channel, payload)
+        elif self.local is None:
+            raise DeliveryFailed("no desktop to show it on (headless mode)", retry=False)
+        else:
+            self.local(payload)
 
     async def _serve(self, channel: Channel) -> None:
         while True:
@@ -69,7 +95,7 @@ class Delivery:
             )
             for alert in (a for a in due if a.channel == channel.name):
                 try:
-                    await send(channel, alert.payload)
+                    await self.deliver(channel, alert.payload)
                 except DeliveryFailed as error:
                     self.failures += 1
                     retry_at = self.clock() + retry_delay(alert.attempts) if error.retry else None

@@ -106,6 +106,18 @@ class Dispatcher:
         #: called after notifications were put in the outbox (delivery wakes up)
         self.enqueued: list[Callable[[], None]] = []
 
+    def reconfigure(self, config: AlertConfig) -> None:
+        """New rules and grouping (the settings were edited): groups of a rule that is
+        still there go on under its new form; those of a removed rule are forgotten."""
+        self.config = config
+        rules = {rule.name: rule for rule in config.rules}
+        for group_id, group in list(self._groups.items()):
+            if group.rule.name in rules:
+                group.rule = rules[group.rule.name]
+            else:
+                del self._groups[group_id]
+        self._wake.set()
+
     # --- input -------------------------------------------------------------------------------
 
     def on_transition(self, cluster: str, transition: Transition) -> None:

@@ -536,6 +536,14 @@ class HistoryStore:
             lambda db: reading.outbox(db, states=states, due_before=due_before, limit=limit)
         )
 
+    def alert_deliveries(self, limit: int = 500) -> list[OutboxAlert]:
+        """The latest notifications in every state, newest first (the delivery history)."""
+        return self._read(
+            lambda db: reading.outbox(
+                db, states=("pending", "delivered", "failed"), limit=limit, newest_first=True
+            )
+        )
+
     def size_report(self) -> SizeReport:
         """Bytes per kind of data, as the pages on disk (reads the whole file's page map:
         about a second per GiB)."""

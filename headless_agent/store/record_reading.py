@@ -301,6 +301,7 @@ def outbox(
     states: Sequence[str] = ("pending",),
     due_before: float | None = None,
     limit: int = 100,
+    newest_first: bool = False,
 ) -> list[OutboxAlert]:
     clauses = [f"state IN ({','.join('?' * len(states))})"]
     parameters: list[Any] = list(states)
@@ -308,10 +309,12 @@ def outbox(
         clauses.append("next_attempt_at <= ?")
         parameters.append(due_before)
     parameters.append(limit)
+    # Delivery takes the due ones in order; a person reading the history wants the latest.
+    order = "id DESC" if newest_first else "next_attempt_at, id"
     rows = db.execute(
         "SELECT channel, dedup_key, payload, created_at, state, attempts, next_attempt_at, "
         "last_error, delivered_at FROM alert_outbox "
-        f"WHERE {' AND '.join(clauses)} ORDER BY next_attempt_at, id LIMIT ?",
+        f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?",
         parameters,
     )
     return [

@@ -11,6 +11,7 @@ import trio
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from desktop.alert_setup import open_alerts
 from desktop.app import open_history
 from desktop.language import Language
 from desktop.main_window import MainWindow
@@ -26,11 +27,14 @@ class AppFactory(Protocol):
         kubeconfigs: KubeconfigSet | None = None,
         history: Path | None = None,
         read_only: bool = False,
+        alerts: Path | None = None,
     ) -> MainWindow: ...
 
 
 @pytest.fixture
-def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
+def running_app(
+    qapp: QApplication, qtbot: QtBot, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppFactory]:
     """Start a Hub in a trio guest run on Qt's loop with a MainWindow attached to it."""
     guests: list[TrioGuest] = []
 
@@ -39,9 +43,11 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
         kubeconfigs: KubeconfigSet | None = None,
         history: Path | None = None,
         read_only: bool = False,
+        alerts: Path | None = None,
     ) -> MainWindow:
         """``history``: the file to give the app (the demo fleet ignores it and keeps a
-        throwaway one, as the app does); None: no history."""
+        throwaway one, as the app does); None: no history. ``alerts``: the alerting
+        settings file (it need not exist: the built-in settings then apply)."""
         window = MainWindow(Language("en"))
         qtbot.addWidget(window)
         guest = TrioGuest(qapp)
@@ -51,9 +57,17 @@ def running_app(qapp: QApplication, qtbot: QtBot) -> Iterator[AppFactory]:
 
         async def engine() -> None:
             problem = None if history is None else await open_history(hub, str(history))
+            settings = alerts if alerts is not None else tmp_path_factory.mktemp("a") / "a.toml"
+            desktop_alerts = open_alerts(hub, str(settings), window.notify)
             async with trio.open_nursery() as nursery:
                 await nursery.start(hub.run)
-                window.attach(hub, nursery, history_problem=problem, read_only=read_only)
+                window.attach(
+                    hub,
+                    nursery,
+                    history_problem=problem,
+                    read_only=read_only,
+                    alerts=desktop_alerts,
+                )
                 if kubeconfigs is not None:
                     window.offer_contexts(kubeconfigs, [])
                 await trio.sleep_forever()

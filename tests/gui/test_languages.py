@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QTabWidget,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop.main_window import MainWindow
@@ -41,12 +49,13 @@ def visible_texts(window: MainWindow) -> list[str]:
             texts.append(widget.placeholderText())
         if isinstance(widget, QComboBox):
             texts += [widget.itemText(i) for i in range(widget.count())]
+        if isinstance(widget, QTabWidget):  # the window's tabs and those inside a view
+            texts += [widget.tabText(i) for i in range(widget.count())]
         if isinstance(widget, QTableView) and widget.model() is not None:
             model = widget.model()
             texts += [
                 model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())
             ]
-    texts += [window.tabs.tabText(i) for i in range(window.tabs.count())]
     return texts
 
 
@@ -60,6 +69,14 @@ def test_every_visible_text_is_from_the_catalog(
     patterns = _patterns(language)
     for tab in range(window.tabs.count()):  # every view, as the user flips through them
         window.tabs.setCurrentIndex(tab)
+        inner = window.tabs.currentWidget().findChildren(QTabWidget)
+        for pages in inner:  # and every page of a view that has pages of its own
+            for page in range(pages.count()):
+                pages.setCurrentIndex(page)
+                qtbot.wait(50)
+                texts = visible_texts(window)
+                strangers = [t for t in texts if not any(p.match(t) for p in patterns)]
+                assert strangers == [], (window.tabs.tabText(tab), pages.tabText(page))
         strangers = [t for t in visible_texts(window) if not any(p.match(t) for p in patterns)]
         assert strangers == [], window.tabs.tabText(tab)
     window.tabs.setCurrentIndex(0)

@@ -10,13 +10,22 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from desktop.alert_models import (
+    ChannelTableModel,
+    DeliveryTableModel,
+    RuleTableModel,
+    SilenceTableModel,
+)
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.audit_view import AuditTableModel
 from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
+from desktop.silence_dialog import MATCHERS
 from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
+from headless_agent.alerts.config import CHANNEL_TYPES
+from headless_agent.alerts.settings_file import FILE_NAME as ALERTS_FILE_NAME
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube.health import ConnectionState
 from headless_agent.ops.commands import ACTIONS
@@ -25,7 +34,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -76,7 +85,8 @@ def used_message_ids() -> set[str]:
                     isinstance(node, ast.Constant)
                     and isinstance(node.value, str)
                     and ID_PATTERN.match(node.value)
-                    and node.value != FILE_NAME  # the history file's name, not a message
+                    # the history and alert settings files' names, not messages
+                    and node.value not in (FILE_NAME, ALERTS_FILE_NAME)
                 ):
                     used.add(node.value)
     used |= {f"state.{s.value}" for s in ConnectionState}
@@ -89,6 +99,10 @@ def used_message_ids() -> set[str]:
         EpisodeTableModel,
         EventTableModel,
         AuditTableModel,
+        RuleTableModel,
+        ChannelTableModel,
+        SilenceTableModel,
+        DeliveryTableModel,
     )
     used |= {f"column.{c}" for table in tables for c in table.columns}
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
@@ -96,6 +110,11 @@ def used_message_ids() -> set[str]:
     used |= {f"action.{action}" for action in ACTIONS}
     used |= {f"preview.{action}" for action in ACTIONS}
     used |= {f"audit.outcome.{outcome}" for outcome in ("succeeded", "failed", "refused")}
+    used |= {f"alerts.type.{kind}" for kind in CHANNEL_TYPES}
+    used |= {"alerts.target.desktop", "alerts.target.slack"}  # the channels with no address
+    used |= {f"alerts.page.{page}" for page in ("rules", "channels", "silences", "deliveries")}
+    used |= {f"silence.field.{field}" for field in (*MATCHERS, "duration", "comment")}
+    used |= {f"delivery.{state}" for state in ("pending", "delivered", "failed")}
     return used
 
 
