@@ -105,7 +105,7 @@ class AlertsView(QWidget):
         self.delivery_filter = QLineEdit()
         self.delivery_view = table_view(
             sorting_proxy(self.delivery_model, self, self.delivery_filter),
-            (150, 100, 90, 320, 70, 150),
+            (170, 90, 90, 290, 70, 170),
         )
         self.delivery_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
 

@@ -7,12 +7,14 @@ each view, and grabs the window. Use the offscreen platform: QT_QPA_PLATFORM=off
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import shiboken6
 import trio
 from PySide6.QtWidgets import QApplication
 
+from desktop.alert_setup import open_alerts
 from desktop.app import open_history
 from desktop.language import Language
 from desktop.main_window import MainWindow
@@ -43,8 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     async def shoot() -> None:
         async with trio.open_nursery() as nursery:
             problem = await open_history(hub, None)  # the demo's throwaway history file
+            # The built-in alert settings (not the user's own file): desktop notifications.
+            settings = Path(tempfile.mkdtemp(prefix="atlhyper-shots-")) / "alerts.toml"
+            alerts = open_alerts(hub, str(settings), window.notify)
             await nursery.start(hub.run)
-            window.attach(hub, nursery, history_problem=problem)
+            window.attach(hub, nursery, history_problem=problem, alerts=alerts)
             window.show()
             start = trio.current_time()
             await trio.sleep(3)  # the prod script's crash loop has started by now
@@ -62,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             for code in i18n.LANGUAGES:
                 language.set(code)
                 await shot(7, folder / f"main-metrics-{code}.png")
+            window.alerts_view.pages.setCurrentIndex(3)  # what was sent, and to where
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                await shot(8, folder / f"main-alerts-{code}.png")
             window.close()
             nursery.cancel_scope.cancel()
 
