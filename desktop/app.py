@@ -58,6 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="close the window after this many seconds (smoke tests, screenshots)",
     )
     parser.add_argument("--screenshot", metavar="PNG", help="grab the window to this file on quit")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="render every view on the demo fleet offscreen; exit 0, or name what failed",
+    )
     add_source_options(parser)
     parser.add_argument(
         "--alerts",
@@ -105,6 +110,10 @@ async def open_history(hub: Hub, setting: str | None) -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        from desktop.self_test import run_self_test
+
+        return run_self_test(args.language)
     hub = Hub()
     kubeconfigs = load_kubeconfigs()
     try:
