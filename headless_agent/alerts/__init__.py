@@ -4,6 +4,7 @@
 - `dispatcher`: transitions → groups → notifications in the store's outbox;
 - `delivery`: the outbox → the channels, retried until delivered;
 - `channels`: e-mail (SMTP), webhook (HMAC-signed), Slack (Block Kit), Alertmanager (v2).
+- `node_metrics`: rules on node metrics (CPU, memory, disk, a disk-full forecast).
 
 ``Alerting`` puts them together beside a Hub.
 """
@@ -20,6 +21,7 @@ from headless_agent.alerts.channels import test_payload
 from headless_agent.alerts.config import AlertConfig
 from headless_agent.alerts.delivery import Delivery, LocalNotify
 from headless_agent.alerts.dispatcher import Dispatcher
+from headless_agent.alerts.node_metrics import NodeMetricRules
 from headless_agent.detect.anomaly import (
     Anomaly,
     AnomalyKey,
@@ -60,6 +62,7 @@ class Alerting:
         self.dispatcher = Dispatcher(config, store, clock=clock, suppressed=self.suppressed)
         self.delivery = Delivery(config, store, clock=clock, poll=poll, local=notify)
         self.dispatcher.enqueued.append(self.delivery.wake)
+        self.node_metrics = NodeMetricRules(self.dispatcher, store, clock=clock)
 
     def _usable(self, config: AlertConfig) -> AlertConfig:
         if self.notify is not None:
@@ -136,6 +139,7 @@ class Alerting:
             nursery.start_soon(self._watch_reachability)
             nursery.start_soon(self.dispatcher.run)
             nursery.start_soon(self.delivery.run)
+            nursery.start_soon(self.node_metrics.run)
 
     async def refresh_silences(self) -> None:
         """Silences live in the history (added from the command line or the desktop)."""

@@ -408,16 +408,16 @@ def _rule(raw: Any, index: int, channels: set[str], problem: Any) -> Rule | None
         ok = False
     condition_ok, condition = _condition(raw, index, problem)
     ok = ok and condition_ok
-    if condition is not None:
-        for key in ("reasons", "namespaces"):
+    if "metric" in raw:
+        own = f" ({condition.reason})" if condition is not None else ""
+        for key, what in (
+            ("reasons", f"a node-metric rule matches its own alerts{own}; leave reasons out"),
+            ("namespaces", "nodes have no namespace; leave namespaces out"),
+        ):
             if sets[key]:
-                what = (
-                    f"the rule raises {condition.reason} itself; leave reasons out"
-                    if key == "reasons"
-                    else "nodes have no namespace; leave namespaces out"
-                )
                 problem("rules", index, key, what)
                 ok = False
+    if condition is not None:
         sets["reasons"] = frozenset({condition.reason})
         if "severity" not in raw and condition.full_within is not None:
             severity = Severity.CRITICAL  # a disk about to be full stops writes on the node
@@ -437,20 +437,19 @@ def _condition(
     (each reported)."""
     metric = raw.get("metric")
     if metric is None:
-        for key in _CONDITION_KEYS:
-            if key in raw:
-                problem("rules", index, key, 'only with metric = "cpu", "memory" or "disk"')
-                return False, None
-        return True, None
+        stray = [key for key in _CONDITION_KEYS if key in raw]
+        for key in stray:
+            problem("rules", index, key, 'only with metric = "cpu", "memory" or "disk"')
+        return not stray, None
+    ok = True
     if metric not in NODE_METRIC_REASONS:
         problem("rules", index, "metric", f"one of {', '.join(NODE_METRIC_REASONS)}")
-        return False, None
-    ok = True
+        ok = False
     values: dict[str, Any] = {"metric": metric}
     if "above" in raw:
         above = raw["above"]
         if isinstance(above, bool) or not isinstance(above, int | float) or not 0 <= above < 100:
-            problem("rules", index, "above", "a percentage from 0 to 100 (e.g. 90)")
+            problem("rules", index, "above", "a percentage under 100, e.g. 90")
             ok = False
         else:
             values["above"] = float(above)
@@ -486,7 +485,7 @@ def _condition(
             ok = False
         else:
             values["mountpoints"] = tuple(patterns)
-    if "above" not in raw and "full_within" not in raw:
+    if "above" not in raw and "full_within" not in raw and metric in NODE_METRIC_REASONS:
         needed = "above or full_within" if metric == "disk" else "above"
         problem("rules", index, "metric", f"{metric} needs {needed}")
         ok = False
