@@ -84,11 +84,111 @@ severity = "apocalyptic"
         "line 2: grouping.group_wait: 'soon' is not a duration such as 30s, 5m or 4h",
         "line 8: channels[0].password: never write the password here; use password_env or "
         "password_file",
-        "line 14: channels[1].type: one of smtp, webhook, slack, alertmanager",
+        "line 14: channels[1].type: one of smtp, webhook, slack, alertmanager, desktop",
         "line 18: rules[0].channels: no channel named 'nowhere' (known: mail, pager)",
         "line 19: rules[0].severity: warning or critical",
     ]
     assert "hunter2" not in str(caught.value)
+
+
+def test_every_mistake_in_node_metric_rules_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text(
+        """[[channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:1"
+
+[[rules]]
+channels = ["hook"]
+metric = "load"
+above = 120
+
+[[rules]]
+channels = ["hook"]
+metric = "cpu"
+above = 90
+for = "ever"
+full_within = "24h"
+
+[[rules]]
+channels = ["hook"]
+metric = "memory"
+for = "2d"
+reasons = ["OOMKilled"]
+
+[[rules]]
+channels = ["hook"]
+above = 90
+for = "5m"
+
+[[rules]]
+channels = ["hook"]
+metric = "disk"
+trend = "5m"
+mountpoints = "/"
+namespaces = ["kube-system"]
+
+[[rules]]
+channels = ["hook"]
+metric = "disk"
+full_within = "soon"
+above = "90%"
+"""
+    )
+    with pytest.raises(ConfigProblems) as caught:
+        load_config(path, environ={})
+    assert caught.value.problems == [
+        "line 8: rules[0].metric: one of cpu, memory, disk",
+        "line 9: rules[0].above: a percentage under 100, e.g. 90",
+        "line 15: rules[1].for: 'ever' is not a duration such as 30s, 5m or 4h",
+        'line 16: rules[1].full_within: only with metric = "disk"',
+        "line 21: rules[2].for: 2d: at most 1d",
+        "line 20: rules[2].metric: memory needs above",
+        "line 22: rules[2].reasons: a node-metric rule matches its own alerts; leave reasons out",
+        'line 26: rules[3].above: only with metric = "cpu", "memory" or "disk"',
+        'line 27: rules[3].for: only with metric = "cpu", "memory" or "disk"',
+        "line 32: rules[4].trend: 5m: from 10m to 7d",
+        "line 32: rules[4].trend: only with full_within (the fit's window)",
+        'line 33: rules[4].mountpoints: a list of mount points or patterns ("/var/*")',
+        "line 31: rules[4].metric: disk needs above or full_within",
+        "line 34: rules[4].namespaces: nodes have no namespace; leave namespaces out",
+        "line 40: rules[5].above: a percentage under 100, e.g. 90",
+        "line 39: rules[5].full_within: 'soon' is not a duration such as 30s, 5m or 4h",
+    ]
+
+
+def test_node_metric_rules_match_their_own_alerts(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.toml"
+    path.write_text(
+        """[[channels]]
+name = "hook"
+type = "webhook"
+url = "http://127.0.0.1:1"
+
+[[rules]]
+name = "cpu"
+channels = ["hook"]
+metric = "cpu"
+above = 90
+
+[[rules]]
+name = "disk-filling"
+channels = ["hook"]
+metric = "disk"
+full_within = "1d"
+mountpoints = ["/", "/var/lib/*"]
+clusters = ["prod"]
+"""
+    )
+    cpu, disk = load_config(path, environ={}).rules
+    assert cpu.condition is not None and disk.condition is not None
+    assert (cpu.reasons, cpu.severity, cpu.condition.hold) == (
+        frozenset({"NodeCPUHigh"}), Severity.WARNING, 300.0,
+    )  # fmt: skip
+    assert (disk.reasons, disk.severity) == (frozenset({"NodeDiskFillingUp"}), Severity.CRITICAL)
+    assert (disk.condition.full_within, disk.condition.trend) == (86400.0, 6 * 3600.0)
+    assert disk.condition.mountpoints == ("/", "/var/lib/*") and disk.clusters == {"prod"}
 
 
 def test_secrets_come_from_the_environment_or_a_private_file(tmp_path: Path) -> None:
