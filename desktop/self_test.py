@@ -78,8 +78,7 @@ def run_self_test(language: str | None = None) -> int:
         from headless_agent import i18n
         from headless_agent.hub import Hub
     except ImportError as error:
-        _say(f"self-test FAILED: cannot import {error.name}: {error}")
-        return 1
+        return _report([f"cannot import {error.name}: {error}"])
 
     qt_errors: list[str] = []
 
@@ -97,10 +96,14 @@ def run_self_test(language: str | None = None) -> int:
         translated = i18n.translations(code).gettext("tab.pods") if catalog.is_file() else None
         if translated in (None, "tab.pods"):
             failures.append(f"message catalog {code}: missing or empty ({catalog})")
-    if not failures:
-        _say(f"self-test: message catalogs {', '.join(i18n.LANGUAGES)}")
+    if failures:  # the window cannot be built without them
+        return _report(failures)
+    _say(f"self-test: message catalogs {', '.join(i18n.LANGUAGES)}")
 
-    window = MainWindow(Language(language))
+    try:
+        window = MainWindow(Language(language))
+    except Exception as error:  # whatever it is, it is this installation's fault
+        return _report([f"main window: {type(error).__name__}: {error}"])
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
     painted = trio.Event()
@@ -120,8 +123,8 @@ def run_self_test(language: str | None = None) -> int:
         problem = await open_history(hub, None)  # the demo's throwaway history file
         if problem:
             failures.append(f"history: {problem}")
-        # The built-in alert settings, never the user's own file.
-        settings = Path(tempfile.mkdtemp(prefix="atlhyper-self-test-")) / "alerts.toml"
+        # The built-in alert settings (a file that does not exist), never the user's own.
+        settings = Path(tempfile.gettempdir()) / f"atlhyper-self-test-{os.getpid()}" / "alerts.toml"
         alerts = open_alerts(hub, str(settings), window.notify)
         async with trio.open_nursery() as nursery:
             await nursery.start(hub.run)
@@ -172,8 +175,12 @@ def run_self_test(language: str | None = None) -> int:
         failures.append(f"engine or view raised {type(guest.error).__name__}: {guest.error}")
     failures.extend(f"Qt reported: {message}" for message in qt_errors)
     if failures:
-        for failure in failures:
-            _say(f"self-test FAILED: {failure}")
-        return 1
+        return _report(failures)
     _say(f"self-test passed: {len(rendered)} views rendered")
     return 0
+
+
+def _report(failures: list[str]) -> int:
+    for failure in failures:
+        _say(f"self-test FAILED: {failure}")
+    return 1
