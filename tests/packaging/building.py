@@ -80,7 +80,14 @@ def largest_parts(folder: Path, count: int = 8) -> list[tuple[str, int]]:
 def run_self_test(bundle: Path, platform: str = "offscreen", timeout: float = 120) -> SelfTest:
     """Run the bundle's ``--self-test`` on a Qt platform: "offscreen", or "xcb" under a
     virtual X display (xvfb-run)."""
-    command = [str(executable(bundle)), "--self-test"]
+    return launch([str(executable(bundle)), "--self-test"], platform, timeout)
+
+
+def launch(command: list[str], platform: str = "offscreen", timeout: float = 120) -> SelfTest:
+    """Run a bundled program that prints "first paint at <epoch seconds>" when its window
+    first paints; a fresh process with a clean environment."""
+    program = Path(command[0]).resolve()
+    folder, command = program.parent, [str(program), *command[1:]]
     if platform == "xcb":
         xvfb_run = shutil.which("xvfb-run")
         if xvfb_run is None:
@@ -95,7 +102,12 @@ def run_self_test(bundle: Path, platform: str = "offscreen", timeout: float = 12
     env.update(QT_QPA_PLATFORM=platform, KUBECONFIG=os.devnull)
     launched = time.time()
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env, cwd=bundle.parent
+        command,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=folder,
     )
     output = result.stdout + result.stderr
     paint = re.search(r"first paint at ([0-9.]+)", output)
