@@ -1,5 +1,6 @@
 """Alerts end to end on the real control plane: a Deployment whose 20 pods crash-loop is
-one message per channel, and its recovery one resolve message."""
+one message per channel, and its recovery one resolve message; a silence keeps what it
+matches quiet; the pods of a node that is down wait for the node."""
 
 from __future__ import annotations
 
@@ -111,8 +112,6 @@ async def test_twenty_crashing_pods_are_one_message_and_their_recovery_another(
 async def test_a_silence_keeps_what_it_matches_quiet(
     kube_cluster: KwokCluster, nursery: trio.Nursery, tmp_path: Path
 ) -> None:
-    # (Inhibition by a down node is tested with a recorded state in tests/alerts: kwok
-    # heartbeats every node it sees, so a node here cannot stay NotReady.)
     webhook = HttpReceiver()
     await webhook.start(nursery)
     channels = {"hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})}
@@ -158,4 +157,79 @@ async def test_a_silence_keeps_what_it_matches_quiet(
     await kubectl(
         kube_cluster, "delete", "namespace", "alerts-quiet", "alerts-loud", "--wait=false"
     )
+    nursery.cancel_scope.cancel()
+
+
+async def test_pods_on_a_node_that_is_down_wait_for_the_node(
+    kube_cluster: KwokCluster, nursery: trio.Nursery, tmp_path: Path
+) -> None:
+    webhook = HttpReceiver()
+    await webhook.start(nursery)
+    channels = {"hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})}
+    rule = Rule("critical", ("hook",), Severity.CRITICAL)
+    config = AlertConfig(channels, (rule,), Grouping(group_wait=2, group_interval=5))
+    hub = Hub(history=HistoryStore.open(tmp_path / "h.sqlite3", start=False))
+    Alerting(config, hub.history, poll=0.5).attach(hub)  # type: ignore[arg-type]
+    await nursery.start(hub.run)
+    handle = watch_cluster(hub, kube_cluster)
+    # Without kwok's annotation nothing heartbeats the node: its Ready condition is ours.
+    down = kwok_node("alerts-down")
+    del down["metadata"]["annotations"]["kwok.x-k8s.io/node"]
+    await apply(
+        kube_cluster,
+        namespace("alerts-inhibit"),
+        down,
+        kwok_node("alerts-fine"),
+        bare_pod("stranded", "alerts-inhibit", "alerts-down"),
+        bare_pod("loud", "alerts-inhibit", "alerts-fine"),
+    )
+    await wait_synced(handle)
+
+    def ready(status: str) -> dict[str, object]:
+        condition = {"type": "Ready", "status": status, "reason": "Test", "message": "test"}
+        return {"conditions": [condition]}
+
+    def alerted() -> list[tuple[str, str, str]]:
+        return [
+            (str(body["status"]), str(a["reason"]), str(a["name"]))
+            for body in (json.loads(r.body) for r in webhook.received)
+            for a in body["alerts"] or body["resolved"]
+        ]
+
+    await patch_status(kube_cluster, "node", "alerts-down", None, ready("False"))
+    await wait_until(
+        lambda: any(a.key.reason == "NodeNotReady" for a in handle.detector.open_anomalies()),
+        30,
+        "the node's anomaly",
+    )
+    crashing = pod_status(
+        [container_status(waiting="CrashLoopBackOff", last_terminated="Error", restarts=5)],
+        ready=False,
+    )
+    for name in ("stranded", "loud"):
+        await patch_status(kube_cluster, "pod", name, "alerts-inhibit", crashing)
+    await wait_until(
+        lambda: (
+            {("firing", "NodeNotReady", "alerts-down"), ("firing", "CrashLoopBackOff", "loud")}
+            <= set(alerted())
+        ),
+        30,
+        "the node's alert and the pod on the healthy node",
+    )
+    await trio.sleep(5)  # more than two group waits: the stranded pod's alert waits
+    assert not [a for a in alerted() if a[2] == "stranded"]
+    assert any(a.key.name == "stranded" for a in handle.detector.open_anomalies())
+
+    # The node is back: its resolve goes out, and the pod's own problem is heard now.
+    await patch_status(kube_cluster, "node", "alerts-down", None, ready("True"))
+    await wait_until(
+        lambda: ("resolved", "NodeNotReady", "alerts-down") in alerted(), 30, "the node's resolve"
+    )
+    await wait_until(
+        lambda: ("firing", "CrashLoopBackOff", "stranded") in alerted(),
+        40,
+        "the stranded pod's alert once its node is up",
+    )
+    await kubectl(kube_cluster, "delete", "namespace", "alerts-inhibit", "--wait=false")
+    await kubectl(kube_cluster, "delete", "node", "alerts-down", "alerts-fine", "--wait=false")
     nursery.cancel_scope.cancel()

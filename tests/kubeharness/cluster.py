@@ -23,12 +23,22 @@ from typing import Any
 
 from tests.kubeharness.build import ControlPlaneBinaries, ensure_binaries
 
-# Bind every component to loopback (kwokctl's default is 0.0.0.0).
+# Bind every component to loopback (kwokctl's default is 0.0.0.0). kwok-controller plays
+# the kubelet only of nodes annotated kwok.x-k8s.io/node=fake (kube_objects.kwok_node):
+# a node without it has no heartbeat, so a test can keep it NotReady (the last value of a
+# repeated flag wins over kwokctl's --manage-all-nodes=true).
 KWOKCTL_CONFIG = """\
 kind: KwokctlConfiguration
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 options:
   bindAddress: 127.0.0.1
+componentsPatches:
+  - name: kwok-controller
+    extraArgs:
+      - key: manage-all-nodes
+        value: "false"
+      - key: manage-nodes-with-annotation-selector
+        value: kwok.x-k8s.io/node=fake
 """
 
 
