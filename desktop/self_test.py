@@ -18,11 +18,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import cmp_to_key
 from pathlib import Path
 
 import shiboken6
 import trio
-from PySide6.QtCore import QEvent, QObject, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QCollator,
+    QEvent,
+    QLocale,
+    QObject,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -99,6 +107,13 @@ def run_self_test(language: str | None = None) -> int:
     if failures:  # the window cannot be built without them
         return _report(failures)
     _say(f"self-test: message catalogs {', '.join(i18n.LANGUAGES)}")
+    # Qt's ICU data (trimmed in the bundle) still sorts Chinese by pinyin.
+    collator = QCollator(QLocale("zh_CN"))
+    cities = sorted(["上海", "北京", "广州"], key=cmp_to_key(collator.compare))
+    if cities != ["北京", "广州", "上海"]:
+        failures.append(f"ICU collation for zh: {cities} is not in pinyin order")
+    else:
+        _say("self-test: ICU collation for zh")
 
     try:
         window = MainWindow(Language(language))
