@@ -1,11 +1,12 @@
 """Sending what is in the outbox, until it is delivered.
 
-One task per channel takes the channel's due notifications from the outbox, oldest
-first, sends them, and marks each delivered only when the receiver took it. A failure that
-another try can fix is retried with exponential backoff (5 s doubling to 10 min), for as
-long as it takes; one that cannot (the receiver refuses the request itself) is marked
-failed with the receiver's words. After a restart the pending ones simply go out: the
-outbox is the truth, and each carries its stable id for receivers that see it twice.
+One task per channel sends the channel's notifications in the order they were written,
+and marks each delivered only when the receiver took it. A failure that another try can
+fix is retried with exponential backoff (5 s doubling to 10 min), for as long as it takes,
+and the notifications behind it wait (a resolve never overtakes its alert); one that
+cannot (the receiver refuses the request itself) is marked failed with its words. After a
+restart the pending ones simply go out: the outbox is the truth, and each carries its
+stable id for receivers that see it twice.
 """
 
 from __future__ import annotations
@@ -90,10 +91,15 @@ class Delivery:
             wake = self._wakes[channel.name] = trio.Event()
             await trio.to_thread.run_sync(self.store.flush)
             now = self.clock()  # here, on the trio thread: the clock may be trio's
-            due = await trio.to_thread.run_sync(
-                partial(self.store.alert_outbox, states=("pending",), due_before=now, limit=500)
+            pending = await trio.to_thread.run_sync(
+                partial(self.store.alert_outbox, channel=channel.name, in_order=True, limit=500)
             )
-            for alert in (a for a in due if a.channel == channel.name):
+            for alert in pending:
+                if (alert.next_attempt_at or 0.0) > now:
+                    # The oldest waits for its retry and the rest wait behind it: a
+                    # receiver back after an outage gets them in order (an end never
+                    # before its start).
+                    break
                 try:
                     await self.deliver(channel, alert.payload)
                 except DeliveryFailed as error:

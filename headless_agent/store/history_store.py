@@ -529,18 +529,28 @@ class HistoryStore:
         states: Sequence[str] = ("pending",),
         due_before: float | None = None,
         limit: int = 100,
+        channel: str | None = None,
+        in_order: bool = False,
     ) -> list[OutboxAlert]:
-        """Alerts in the given states (due ones first); ``due_before``: only those whose
-        next attempt is due by then."""
+        """Alerts in the given states, due ones first or (``in_order``) as they were
+        written; ``due_before``: only those whose next attempt is due by then."""
+        order = "written" if in_order else "due"
         return self._read(
-            lambda db: reading.outbox(db, states=states, due_before=due_before, limit=limit)
+            lambda db: reading.outbox(
+                db,
+                states=states,
+                due_before=due_before,
+                limit=limit,
+                order=order,
+                channel=channel,
+            )
         )
 
     def alert_deliveries(self, limit: int = 500) -> list[OutboxAlert]:
         """The latest notifications in every state, newest first (the delivery history)."""
         return self._read(
             lambda db: reading.outbox(
-                db, states=("pending", "delivered", "failed"), limit=limit, newest_first=True
+                db, states=("pending", "delivered", "failed"), limit=limit, order="newest"
             )
         )
 

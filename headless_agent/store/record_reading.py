@@ -301,20 +301,25 @@ def outbox(
     states: Sequence[str] = ("pending",),
     due_before: float | None = None,
     limit: int = 100,
-    newest_first: bool = False,
+    order: str = "due",
+    channel: str | None = None,
 ) -> list[OutboxAlert]:
     clauses = [f"state IN ({','.join('?' * len(states))})"]
     parameters: list[Any] = list(states)
     if due_before is not None:
         clauses.append("next_attempt_at <= ?")
         parameters.append(due_before)
+    if channel is not None:
+        clauses.append("channel = ?")
+        parameters.append(channel)
     parameters.append(limit)
-    # Delivery takes the due ones in order; a person reading the history wants the latest.
-    order = "id DESC" if newest_first else "next_attempt_at, id"
+    # due: the next attempts first; written: as enqueued (what a channel sends in order);
+    # newest: what a person reading the history wants first.
+    order_by = {"due": "next_attempt_at, id", "written": "id", "newest": "id DESC"}[order]
     rows = db.execute(
         "SELECT channel, dedup_key, payload, created_at, state, attempts, next_attempt_at, "
         "last_error, delivered_at FROM alert_outbox "
-        f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT ?",
+        f"WHERE {' AND '.join(clauses)} ORDER BY {order_by} LIMIT ?",
         parameters,
     )
     return [

@@ -38,6 +38,8 @@ class HttpReceiver:
     status: int = 200
     received: list[Received] = field(default_factory=list)
     url: str = ""
+    #: 0: any free port; a given one lets a test bring a receiver "back" where it was
+    port: int = 0
 
     async def start(self, nursery: trio.Nursery) -> str:
         async def take(request: Request) -> JSONResponse:
@@ -48,7 +50,7 @@ class HttpReceiver:
 
         app = Starlette(routes=[Route("/{path:path}", take, methods=["POST"])])
         config = Config()
-        config.bind = ["127.0.0.1:0"]
+        config.bind = [f"127.0.0.1:{self.port}"]
         config.accesslog = None
         [self.url] = await nursery.start(serve, app, config)
         return self.url
@@ -68,7 +70,7 @@ class _Mailbox:
 class SmtpServer:
     def __init__(self) -> None:
         self.mailbox = _Mailbox()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=_free_port())
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=free_port())
 
     @property
     def port(self) -> int:
@@ -91,7 +93,7 @@ async def wait_until(condition: Any, seconds: float, what: str) -> None:
     raise AssertionError(f"timed out after {seconds} s waiting for {what}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -104,7 +106,7 @@ class Alertmanager:
         binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
         if binary is None:
             raise RuntimeError("prometheus-alertmanager is not installed (./dev test installs it)")
-        self.port = _free_port()
+        self.port = free_port()
         config = folder / "alertmanager.yml"
         config.write_text("route:\n  receiver: nowhere\nreceivers:\n  - name: nowhere\n")
         self.log = (folder / "alertmanager.log").open("w")
