@@ -63,6 +63,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 
 class FirstPaint(QObject):
+    # On the application: the plot covers the whole window, so the paint events go to it.
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
             self.seen = True
@@ -77,7 +78,7 @@ plot = pg.PlotWidget()
 plot.plot(list(range(100)), [i * i for i in range(100)])
 window.setCentralWidget(plot)
 probe = FirstPaint()
-window.installEventFilter(probe)
+app.installEventFilter(probe)
 window.resize(1280, 800)
 window.show()
 app.exec()
@@ -139,7 +140,7 @@ def measure_bare_window(workdir: Path, runs: int) -> Measured:
     folder = workdir / "bare" / "dist" / "bare"
     measured = Measured(folder_bytes(folder), time.monotonic() - started)
     for _ in range(runs):
-        result = launch([str(folder / "bare")])
+        result = launch([str(folder / "bare")], timeout=60)
         if result.first_paint is None:
             raise RuntimeError(f"the bare window did not paint:\n{result.output[-3000:]}")
         measured.paints.append(result.first_paint)
