@@ -28,16 +28,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import desktop.builtin_views  # noqa: F401  (registers the views the window shows)
 from desktop.alert_setup import DesktopAlerts
-from desktop.alerts_view import AlertsView
 from desktop.anomaly_table import AnomalyTableModel
-from desktop.audit_view import AuditView
-from desktop.console_view import ConsoleView
 from desktop.engine_bridge import EngineBridge
-from desktop.history_view import HistoryView
+from desktop.extensions import REGISTRY, ViewContext, ViewSpec
 from desktop.language import Language
 from desktop.logs_view import LogsDialog
-from desktop.metrics_view import MetricsView
 from desktop.node_table import NodeTableModel
 from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
@@ -47,7 +44,7 @@ from desktop.tray import Tray
 from desktop.workload_table import WorkloadTableModel
 from desktop.yaml_dialog import YamlDialog
 from headless_agent import i18n
-from headless_agent.detect.anomaly import Severity
+from headless_agent.detect.anomaly import Anomaly, Severity
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
@@ -83,16 +80,6 @@ def _filtered_page(
     layout.addWidget(field)
     layout.addWidget(view)
     return page, proxy, field, view
-
-
-#: the operations each kind offers in its context menu
-_ACTIONS: dict[str, tuple[str, ...]] = {
-    "Pod": ("restart-pod", "delete-pod", "logs", "exec", "describe", "yaml"),
-    "Node": ("cordon", "uncordon", "drain", "describe", "yaml"),
-    "Deployment": ("scale", "rollout-restart", "rollback", "set-image", "describe", "yaml"),
-    "StatefulSet": ("scale", "rollout-restart", "set-image", "describe", "yaml"),
-    "DaemonSet": ("rollout-restart", "set-image", "describe", "yaml"),
-}
 
 
 class MainWindow(QMainWindow):
@@ -156,11 +143,20 @@ class MainWindow(QMainWindow):
         )
         _size_columns(self.workload_view, (120, 220, 110, 70, 80, 380))
         self.record_models = (self.pod_model, self.node_model, self.workload_model)
-        self.history_view = HistoryView(self.language, self)
-        self.audit_view = AuditView(self.language, self)
-        self.console_view = ConsoleView(self.language, self)
-        self.metrics_view = MetricsView(self.language, self)
-        self.alerts_view = AlertsView(self.language, self)
+        #: the registered views (desktop.extensions), by key, and their specs in tab order
+        self.views: dict[str, QWidget] = {}
+        self.view_specs: list[tuple[ViewSpec, QWidget]] = []
+        for spec in REGISTRY.views:
+            widget = spec.create(self.language, self)
+            self.views[spec.key] = widget
+            self.view_specs.append((spec, widget))
+        self.context: ViewContext | None = None
+        # The built-in ones, by name, for the code and tests that reach them.
+        self.history_view = self.views["history"]
+        self.audit_view = self.views["audit"]
+        self.console_view = self.views["console"]
+        self.metrics_view = self.views["metrics"]
+        self.alerts_view = self.views["alerts"]
         self.tray = Tray(self.language, self)
         self.tray.activated.connect(self._bring_to_front)
         self.anomaly_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -183,11 +179,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(pods_page, "")
         self.tabs.addTab(nodes_page, "")
         self.tabs.addTab(workloads_page, "")
-        self.tabs.addTab(self.history_view, "")
-        self.tabs.addTab(self.audit_view, "")
-        self.tabs.addTab(self.console_view, "")
-        self.tabs.addTab(self.metrics_view, "")
-        self.tabs.addTab(self.alerts_view, "")
+        for _, widget in self.view_specs:
+            self.tabs.addTab(widget, "")
         self.tabs.currentChanged.connect(self._tab_changed)
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
@@ -228,11 +221,8 @@ class MainWindow(QMainWindow):
         self.tabs.setTabText(1, tr("tab.pods"))
         self.tabs.setTabText(2, tr("tab.nodes"))
         self.tabs.setTabText(3, tr("tab.workloads"))
-        self.tabs.setTabText(4, tr("tab.history"))
-        self.tabs.setTabText(5, tr("tab.audit"))
-        self.tabs.setTabText(6, tr("tab.console"))
-        self.tabs.setTabText(7, tr("tab.metrics"))
-        self.tabs.setTabText(8, tr("tab.alerts"))
+        for spec, widget in self.view_specs:
+            self.tabs.setTabText(self.tabs.indexOf(widget), tr(spec.title))
         self._refresh_anomalies()
         for row in range(self.clusters.count()):
             self._render_item(self.clusters.item(row))
@@ -257,14 +247,12 @@ class MainWindow(QMainWindow):
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
-        self._bridge.anomalies_changed.connect(self._refresh_history)
-        self.history_view.attach(hub.history, nursery, history_problem)
+        self._bridge.anomalies_changed.connect(self._anomalies_changed)
         # Read-only: every change is refused (the dialogs say so); reading still works.
         self.ops = Operations(hub, safety=Safety(read_only=read_only))
-        self.audit_view.attach(hub.history, nursery)
-        self.console_view.attach(self.ops, nursery)
-        self.metrics_view.attach(hub.history, nursery)
-        self.alerts_view.attach(alerts, nursery)
+        self.context = ViewContext(self, hub, nursery, self.ops, alerts, history_problem)
+        for spec, widget in self.view_specs:
+            spec.attach(widget, self.context)
         self.anomaly_model = AnomalyTableModel(hub, self.language, self)
         self.anomaly_view.setModel(self.anomaly_model)
         self.anomaly_view.verticalHeader().setVisible(False)
@@ -364,28 +352,17 @@ class MainWindow(QMainWindow):
             0, tr("tab.anomalies_count", count=count) if count else tr("tab.anomalies")
         )
 
-    def _history_visible(self) -> bool:
-        return self.tabs.currentWidget() is self.history_view
-
-    def _refresh_history(self) -> None:
-        if self._history_visible():
-            self.history_view.reload()
+    def _anomalies_changed(self) -> None:
+        if self.context is not None:
+            for spec, widget in self.view_specs:
+                spec.anomalies_changed(widget, self.context)
 
     def _tab_changed(self, _index: int) -> None:
-        if self._history_visible():
-            self.history_view.show_cluster(self._selected)
-            self.history_view.reload()
-        if self.tabs.currentWidget() is self.audit_view:
-            self.audit_view.reload()
-        if self.tabs.currentWidget() is self.metrics_view:
-            self._show_metrics()
-        if self.tabs.currentWidget() is self.alerts_view:
-            self.alerts_view.reload()
-
-    def _show_metrics(self) -> None:
-        handle = self._hub.clusters.get(self._selected or "") if self._hub else None
-        nodes = sorted(n.name for n in handle.state.records("Node")) if handle else []
-        self.metrics_view.show_cluster(self._selected, nodes)
+        if self.context is None:
+            return
+        for spec, widget in self.view_specs:
+            if widget is self.tabs.currentWidget():
+                spec.shown(widget, self.context)
 
     # --- alerts ----------------------------------------------------------------------------
 
@@ -404,16 +381,26 @@ class MainWindow(QMainWindow):
         index = self.anomaly_view.indexAt(point)
         if not index.isValid() or self.anomaly_model is None:
             return
-        menu = QMenu(self.anomaly_view)
-        silence = menu.addAction(self.language.tr("silence.from_anomaly"))
-        if menu.exec(self.anomaly_view.viewport().mapToGlobal(point)) is silence:
-            self.silence_anomaly(index.row())
+        anomaly = self.anomaly_model.anomalies()[index.row()]
+        self._run_menu(self.anomaly_view, point, "Anomaly", anomaly)
 
-    def silence_anomaly(self, row: int) -> None:
+    def _run_menu(self, view: QTableView, point: QPoint, kind: str, subject: Any) -> None:
+        self.context_menu(view, kind, subject).exec(view.viewport().mapToGlobal(point))
+
+    def context_menu(self, parent: QWidget, kind: str, subject: Any) -> QMenu:
+        """The registered actions for ``kind``, each running on ``subject`` when chosen."""
+        menu = QMenu(parent)
+        for action in REGISTRY.actions_for(kind):
+            entry = menu.addAction(self.language.tr(action.title))
+            entry.setData(action.key)
+            entry.triggered.connect(
+                lambda _=False, a=action: self.context and a.run(self.context, kind, subject)
+            )
+        return menu
+
+    def silence_anomaly(self, anomaly: Anomaly) -> None:
         """Open a silence for one open anomaly, its matchers filled in."""
-        key = self.anomaly_model.anomalies()[row].key if self.anomaly_model else None
-        if key is None:
-            return
+        key = anomaly.key
         self.tabs.setCurrentWidget(self.alerts_view)
         self.alerts_view.pages.setCurrentIndex(2)
         self.alerts_view.open_silence_dialog(
@@ -433,15 +420,7 @@ class MainWindow(QMainWindow):
         if not index.isValid():
             return
         row = proxy.mapToSource(index).row()
-        kind = model.kind_of(row)
-        record = model.record(row)
-        menu = QMenu(view)
-        for action in _ACTIONS.get(kind, ()):
-            item = menu.addAction(self.language.tr(f"action.{action}"))
-            item.setData(action)
-        chosen = menu.exec(view.viewport().mapToGlobal(point))
-        if chosen is not None:
-            self.open_operation(Command(str(chosen.data()), kind, record.namespace, record.name))
+        self._run_menu(view, point, model.kind_of(row), model.record(row))
 
     def open_operation(self, command: Command) -> OperationDialog | None:
         """Open the dialog for ``command`` on the selected cluster (its preview first)."""
@@ -498,11 +477,10 @@ class MainWindow(QMainWindow):
             return
         self._selected = name
         self._show_status(name)
-        self.console_view.show_cluster(name)
-        if self.tabs.currentWidget() is self.metrics_view:
-            self._show_metrics()
-        if self._history_visible():
-            self.history_view.show_cluster(name)
+        if self.context is not None:
+            self.context.cluster = name
+            for spec, widget in self.view_specs:
+                spec.cluster_changed(widget, self.context)
         if self._follow_scope is not None:
             self._follow_scope.cancel()
         scope = self._follow_scope = trio.CancelScope()

@@ -107,9 +107,19 @@ class Hub:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; clusters added before or after run as soon as possible."""
+        # The history outlives every task that records into it: shielded from the
+        # cancellation that stops the hub, it is closed only once they have all ended (a
+        # delivery finishing its send must still be able to mark it sent).
+        history_scope = trio.CancelScope(shield=True)
+
+        async def keep_history(task_status: trio.TaskStatus[None]) -> None:
+            assert self.history is not None
+            with history_scope:
+                await self.history.run(task_status=task_status)
+
         async with trio.open_nursery() as outer:
             if self.history is not None:
-                await outer.start(self.history.run)
+                await outer.start(keep_history)
                 self.transition_listeners.append(self.history.record_transition)
             try:
                 async with trio.open_nursery() as nursery:
@@ -128,6 +138,7 @@ class Hub:
                 # Only now, with no cluster task left to record anything, close the file.
                 if self.history is not None:
                     self.transition_listeners.remove(self.history.record_transition)
+                history_scope.cancel()
                 outer.cancel_scope.cancel()
 
     def add_cluster(

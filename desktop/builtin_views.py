@@ -1,0 +1,132 @@
+"""The views, context-menu actions and settings pages AtlHyper ships, registered through
+the same ``extensions`` API any other would use (the live tables — anomalies, pods,
+nodes, workloads — are the window's own)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.alerts_view import AlertsView
+from desktop.audit_view import AuditView
+from desktop.console_view import ConsoleView
+from desktop.extensions import REGISTRY, MenuAction, ViewContext, ViewSpec
+from desktop.history_view import HistoryView
+from desktop.metrics_view import MetricsView
+from headless_agent.ops.commands import Command
+from headless_agent.state.records import Record
+
+#: the operations each kind offers in its context menu, in menu order
+OPERATIONS: dict[str, tuple[str, ...]] = {
+    "Pod": ("restart-pod", "delete-pod", "logs", "exec", "describe", "yaml"),
+    "Node": ("cordon", "uncordon", "drain", "describe", "yaml"),
+    "Deployment": ("scale", "rollout-restart", "rollback", "set-image", "describe", "yaml"),
+    "StatefulSet": ("scale", "rollout-restart", "set-image", "describe", "yaml"),
+    "DaemonSet": ("rollout-restart", "set-image", "describe", "yaml"),
+}
+
+
+# --- views -------------------------------------------------------------------------------------
+
+
+def _history_attach(view: HistoryView, context: ViewContext) -> None:
+    view.attach(context.hub.history, context.nursery, context.history_problem)
+
+
+def _history_shown(view: HistoryView, context: ViewContext) -> None:
+    view.show_cluster(context.cluster)
+    view.reload()
+
+
+def _history_follows(view: HistoryView, context: ViewContext) -> None:
+    if view.isVisible():
+        _history_shown(view, context)
+
+
+def _metrics_shown(view: MetricsView, context: ViewContext) -> None:
+    handle = context.hub.clusters.get(context.cluster or "")
+    nodes = sorted(n.name for n in handle.state.records("Node")) if handle else []
+    view.show_cluster(context.cluster, nodes)
+
+
+def _metrics_follows(view: MetricsView, context: ViewContext) -> None:
+    if view.isVisible():
+        _metrics_shown(view, context)
+
+
+def _reload(view: Any, context: ViewContext) -> None:
+    view.reload()
+
+
+REGISTRY.add_view(
+    ViewSpec(
+        "history",
+        "tab.history",
+        HistoryView,
+        attach=_history_attach,
+        cluster_changed=_history_follows,
+        shown=_history_shown,
+        anomalies_changed=lambda view, context: view.isVisible() and view.reload(),
+    )
+)
+REGISTRY.add_view(
+    ViewSpec(
+        "audit",
+        "tab.audit",
+        AuditView,
+        attach=lambda view, context: view.attach(context.hub.history, context.nursery),
+        shown=_reload,
+    )
+)
+REGISTRY.add_view(
+    ViewSpec(
+        "console",
+        "tab.console",
+        ConsoleView,
+        attach=lambda view, context: view.attach(context.ops, context.nursery),
+        cluster_changed=lambda view, context: view.show_cluster(context.cluster),
+    )
+)
+REGISTRY.add_view(
+    ViewSpec(
+        "metrics",
+        "tab.metrics",
+        MetricsView,
+        attach=lambda view, context: view.attach(context.hub.history, context.nursery),
+        cluster_changed=_metrics_follows,
+        shown=_metrics_shown,
+    )
+)
+REGISTRY.add_view(
+    ViewSpec(
+        "alerts",
+        "tab.alerts",
+        AlertsView,
+        attach=lambda view, context: view.attach(context.alerts, context.nursery),
+        shown=_reload,
+    )
+)
+
+
+# --- context-menu actions ----------------------------------------------------------------------
+
+
+def _operation(action: str) -> MenuAction:
+    def run(context: ViewContext, kind: str, record: Record) -> None:
+        context.window.open_operation(Command(action, kind, record.namespace, record.name))
+
+    kinds = frozenset(kind for kind, actions in OPERATIONS.items() if action in actions)
+    return MenuAction(action, f"action.{action}", kinds, run)
+
+
+# Changes first, then reading; each kind's menu keeps this order.
+for _action in ("scale", "rollout-restart", "rollback", "set-image", "restart-pod",
+                "delete-pod", "cordon", "uncordon", "drain", "logs", "exec", "describe",
+                "yaml"):  # fmt: skip
+    REGISTRY.add_action(_operation(_action))
+
+
+def _silence(context: ViewContext, kind: str, anomaly: Any) -> None:
+    context.window.silence_anomaly(anomaly)
+
+
+REGISTRY.add_action(MenuAction("silence", "silence.from_anomaly", frozenset({"Anomaly"}), _silence))
