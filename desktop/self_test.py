@@ -101,7 +101,7 @@ def run_self_test(language: str | None = None) -> int:
 
     for code in i18n.LANGUAGES:
         catalog = i18n.catalog_path(code)
-        translated = i18n.translations(code).gettext("tab.pods") if catalog.is_file() else None
+        translated = i18n.message(code, "tab.pods") if catalog.is_file() else None
         if translated in (None, "tab.pods"):
             failures.append(f"message catalog {code}: missing or empty ({catalog})")
     if failures:  # the window cannot be built without them
