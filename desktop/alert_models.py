@@ -49,12 +49,13 @@ class RuleTableModel(_QueryTableModel[Rule]):
         return self._language.tr("alerts.rule_resolved" if row.resolved else "alerts.rule_quiet")
 
 
-def channel_target(channel: Channel) -> str:
+def channel_target(channel: Channel, language: str) -> str:
     """Where a channel sends, without its secrets (a Slack URL is one: not shown)."""
     settings = channel.settings
     if channel.type == "smtp":
         recipients = ", ".join(str(t) for t in settings.get("to", ()))
-        return f"{recipients} via {settings.get('host')}:{settings.get('port', 587)}"
+        server = f"{settings.get('host')}:{settings.get('port', 587)}"
+        return i18n.message(language, "alerts.smtp_target", recipients=recipients, server=server)
     if channel.type in ("webhook", "alertmanager"):
         return str(settings.get("url", ""))
     return ""
@@ -64,7 +65,9 @@ class ChannelTableModel(_QueryTableModel[Channel]):
     columns = ("channel", "type", "language", "target")
 
     def cells(self, row: Channel) -> Sequence[tuple[str, Any]]:
-        target = channel_target(row) or self._language.tr(f"alerts.target.{row.type}")
+        target = channel_target(row, self._language.code) or self._language.tr(
+            f"alerts.target.{row.type}"
+        )
         language = i18n.message(self._language.code, f"language.{row.language}")
         return (
             (row.name, row.name),

@@ -49,7 +49,7 @@ class AuditTableModel(_QueryTableModel[AuditEntry]):
             (self._language.tr(f"action.{row.action}"), row.action),
             (where, where),
             (self._language.tr(f"audit.outcome.{row.outcome}"), row.outcome),
-            (f"{lasted:.1f} s", lasted),
+            (i18n.format_seconds(lasted, code), lasted),
             (row.error or row.detail, row.error or row.detail),
         )
 

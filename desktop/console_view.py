@@ -92,10 +92,10 @@ class ConsoleView(QWidget):
 
         async def run() -> None:
             outcome = await ops.run(cluster, command)
-            self.output.appendPlainText(outcome_text(outcome) + "\n")
+            self.output.appendPlainText(outcome_text(outcome, self.language.code) + "\n")
 
         self._nursery.start_soon(run)
 
     async def _run(self, ops: Operations, cluster: str, line: str) -> None:
-        _, text = await run_line(ops, cluster, line)
+        _, text = await run_line(ops, cluster, line, language=self.language.code)
         self.output.appendPlainText(text + "\n")

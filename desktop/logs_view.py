@@ -125,7 +125,7 @@ class LogsDialog(QDialog):
         command = Command("logs", "Pod", self.pod.namespace, self.pod.name, params)
         outcome = await self.ops.run(self.handle.name, command)
         if not outcome.ok:
-            self.status.setText(outcome.message)
+            self.status.setText(outcome.text(self.language.code))
             self.status.setStyleSheet("color: #d64545;")
             return
         self.status.setStyleSheet("")

@@ -9,13 +9,17 @@ average when the range is long. Data comes from nodeprobe through the cluster's 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 import trio
+from pyqtgraph.graphicsItems.DateAxisItem import adjustTimestampToPreferredUtcOffset
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from desktop.language import Language
+from headless_agent import i18n
 from headless_agent.store import HistoryStore, SeriesPoints, SeriesSelector, UnknownCluster
 
 RANGES = (
@@ -39,6 +43,30 @@ CHARTS = {
     ),
 }
 _COLOURS = ("#3b82f6", "#f59e0b", "#10b981", "#ef4444")
+#: pyqtgraph's strftime formats that print English names, and the CLDR skeleton that says
+#: the same in the reader's language ("Mon 03" → "3 Mon", "3日周一", "3日(月)")
+_NAMED_FORMATS = {"%a %d": "Ed", "%b": "MMM"}
+
+
+class _DateAxis(pg.DateAxisItem):  # type: ignore[misc]
+    """pyqtgraph's date axis, with weekday and month names in the UI language."""
+
+    def __init__(self, language: Language) -> None:
+        super().__init__()
+        self.language = language
+
+    def tickStrings(self, values: Sequence[float], scale: float, spacing: float) -> list[str]:
+        texts: list[str] = super().tickStrings(values, scale, spacing)
+        spec = next((s for s in self.zoomLevel.tickSpecs if s.spacing == spacing), None)
+        skeleton = _NAMED_FORMATS.get(getattr(spec, "format", ""))
+        if skeleton is None:
+            return texts
+        return [
+            i18n.format_skeleton(
+                adjustTimestampToPreferredUtcOffset(v, self.utcOffset), skeleton, self.language.code
+            )
+            for v in values
+        ]
 
 
 class MetricsView(QWidget):
@@ -71,7 +99,7 @@ class MetricsView(QWidget):
         self.titles: dict[str, QLabel] = {}
         grid = QGridLayout()
         for index, key in enumerate(CHARTS):
-            plot = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem()})
+            plot = pg.PlotWidget(axisItems={"bottom": _DateAxis(language)})
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.setMouseEnabled(x=True, y=False)
             plot.setMinimumHeight(160)
@@ -97,6 +125,9 @@ class MetricsView(QWidget):
             self.range_box.setItemText(index, tr(key))
         for key, (title, _, _) in CHARTS.items():
             self.titles[key].setText(tr(title))
+            axis: Any = self.plots[key].getAxis("bottom")
+            axis.picture = None  # the tick labels again, in the new language
+            axis.update()
         self._render_summary()
 
     def _render_summary(self) -> None:
@@ -105,7 +136,8 @@ class MetricsView(QWidget):
         if not node:
             self.summary.setText("")
         elif total:
-            self.summary.setText(tr("metrics.summary", node=node, points=total))
+            points = i18n.format_number(total, self.language.code)
+            self.summary.setText(tr("metrics.summary", node=node, points=points, count=total))
         else:
             self.summary.setText(tr("metrics.none", node=node))
 
@@ -176,6 +208,16 @@ class MetricsView(QWidget):
         self._drawn = total > 0
         self._shown = (node, total)
         self._render_summary()
+
+    def set_dark(self, dark: bool) -> None:
+        """Follow the app's theme: the charts draw their own background and axes."""
+        background, foreground = ("#16191d", "#c9d1d9") if dark else ("w", "#334155")
+        for plot in self.plots.values():
+            plot.setBackground(background)
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(foreground)
+                axis.setTextPen(foreground)
 
 
 def _by_chart(found: list[SeriesPoints]) -> dict[str, list[SeriesPoints]]:

@@ -2,9 +2,10 @@
 
 It shows what will change and where (cluster, context or agent), asks for a second
 confirmation in a protected namespace, runs the command through the engine's one command
-path (in the trio guest, so the window stays live), and shows how it ended in words. The
-same command key is kept while the dialog is open, so pressing Run again after a lost
-answer never runs it twice.
+path (in the trio guest, so the window stays live), and shows how it ended in the UI
+language (the engine says it as a catalog message; the dialog renders it). The same
+command key is kept while the dialog is open, so pressing Run again after a lost answer
+never runs it twice.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 
 from desktop.language import Language
 from headless_agent.hub import ClusterHandle
+from headless_agent.i18n import Message
 from headless_agent.ops.commands import Command, Outcome
-from headless_agent.ops.preview import Message, preview
+from headless_agent.ops.preview import preview
 from headless_agent.ops.runner import Operations
 
 _RED, _GREEN, _AMBER = "#d64545", "#2e9e5b", "#d98b1c"
@@ -83,7 +85,7 @@ class OperationDialog(QDialog):
             timeout = QSpinBox()
             timeout.setRange(1, 3600)
             timeout.setValue(int(command.params.get("timeout", 120)))
-            timeout.setSuffix(" s")
+            timeout.setSuffix(tr("field.seconds_suffix"))
             timeout.valueChanged.connect(self._refresh)
             self.fields["timeout"] = timeout
             form.addRow(tr("field.timeout"), timeout)
@@ -171,7 +173,7 @@ class OperationDialog(QDialog):
             seen.protected and not self.confirm_protected.isChecked()
         )
         if seen.refusal is not None:
-            self.result.setText(seen.refusal)
+            self.result.setText(self._render(seen.refusal))
             self.result.setStyleSheet(f"color: {_RED};")
         self.run_button.setEnabled(not blocked and not self._running and self.outcome is None)
 
@@ -194,9 +196,9 @@ class OperationDialog(QDialog):
         self.outcome = outcome
         colour = _GREEN if outcome.ok else _RED
         self.result.setStyleSheet(f"color: {colour};")
-        self.result.setText(outcome.message)
+        self.result.setText(outcome.text(self.language.code))
         self.close_button.setText(self.language.tr("button.close"))
         self.finished_with.emit(outcome)
 
-    def _progress(self, text: str) -> None:
-        self.result.setText(text)
+    def _progress(self, said: Message) -> None:
+        self.result.setText(self._render(said))

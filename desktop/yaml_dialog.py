@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
 
 from desktop.language import Language
 from headless_agent.hub import ClusterHandle
-from headless_agent.ops.commands import Command
-from headless_agent.ops.runner import Operations, via_of
+from headless_agent.ops.commands import Command, Outcome
+from headless_agent.ops.preview import where_said
+from headless_agent.ops.runner import Operations
 
 
 class YamlDialog(QDialog):
@@ -51,7 +52,8 @@ class YamlDialog(QDialog):
         self.diff = QPlainTextEdit()
         self.diff.setFont(fixed)
         self.diff.setReadOnly(True)
-        self.where = QLabel(tr("preview.where", cluster=handle.name, via=via_of(handle)))
+        where_id, where_params = where_said(handle)
+        self.where = QLabel(tr(where_id, **where_params))
         self.where.setProperty("dynamic", True)
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -82,7 +84,7 @@ class YamlDialog(QDialog):
         outcome = await self.ops.run(self.handle.name, self._command("yaml"))
         if outcome.ok:
             self.editor.setPlainText(str(outcome.data["yaml"]))
-        self._show(outcome.ok, outcome.message)
+        self._show(outcome)
 
     def _command(self, action: str) -> Command:
         params = {} if action == "yaml" else {"yaml": self.editor.toPlainText()}
@@ -91,9 +93,9 @@ class YamlDialog(QDialog):
     def _edited(self) -> None:
         self.apply_button.setEnabled(self.editor.toPlainText() == self._checked_text)
 
-    def _show(self, ok: bool, message: str) -> None:
-        self.status.setText(message)
-        self.status.setStyleSheet("" if ok else "color: #d64545;")
+    def _show(self, outcome: Outcome) -> None:
+        self.status.setText(outcome.text(self.language.code))
+        self.status.setStyleSheet("" if outcome.ok else "color: #d64545;")
 
     def dry_run(self) -> None:
         text = self.editor.toPlainText()
@@ -101,7 +103,7 @@ class YamlDialog(QDialog):
         async def check() -> None:
             outcome = await self.ops.run(self.handle.name, self._command("apply-dry-run"))
             self.diff.setPlainText(str(outcome.data.get("diff", "")))
-            self._show(outcome.ok, outcome.message)
+            self._show(outcome)
             self._checked_text = text if outcome.ok else None
             self._edited()
 
@@ -114,7 +116,7 @@ class YamlDialog(QDialog):
 
         async def run() -> None:
             outcome = await self.ops.run(self.handle.name, self._command("apply"))
-            self._show(outcome.ok, outcome.message)
+            self._show(outcome)
             self._checked_text = None
 
         self.nursery.start_soon(run)

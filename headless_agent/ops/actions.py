@@ -1,8 +1,9 @@
 """Each operation against the API server, done the way kubectl does it.
 
-An action takes the cluster's ``KubeApi`` and a checked ``Command`` and returns the words
-and data of its outcome; API errors propagate as ``KubeError`` and the runner puts them in
-words. Paths and patch types follow kubectl: scale through the ``scale`` subresource,
+An action takes the cluster's ``KubeApi`` and a checked ``Command`` and returns what its
+outcome says (a catalog message id and parameters, rendered by each head in its reader's
+language) and its data; API errors propagate as ``KubeError``, which says itself
+(``KubeError.said``). Paths and patch types follow kubectl: scale through the ``scale`` subresource,
 rollout restart by the ``kubectl.kubernetes.io/restartedAt`` annotation, rollback to the
 previous ReplicaSet's template, drain through the Eviction API (PodDisruptionBudgets
 honoured, DaemonSet and mirror pods skipped).
@@ -21,8 +22,9 @@ from typing import Any
 import trio
 import yaml
 
+from headless_agent import i18n
 from headless_agent.kube.api import KubeApi
-from headless_agent.kube.errors import ApiStatusError, KubeError, NotFound, TooManyRequests
+from headless_agent.kube.errors import KubeError, NotFound, TooManyRequests
 from headless_agent.kube.pod_exec import exec_in_container
 from headless_agent.ops.commands import Command, CommandError
 
@@ -51,25 +53,35 @@ def object_path(kind: str, namespace: str, name: str) -> str:
 
 @dataclass
 class Result:
-    message: str
+    """What an action says it did (a catalog message id and its parameters) and its data."""
+
+    message_id: str
+    params: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def said(self) -> i18n.Message:
+        return (self.message_id, self.params)
 
-Progress = Callable[[str], None]
+
+#: told how a long operation is getting on, as a catalog message
+Progress = Callable[[i18n.Message], None]
 Action = Callable[[KubeApi, Command, Progress], Awaitable[Result]]
 
 
 def _int_param(command: Command, name: str, low: int, high: int, default: int | None = None) -> int:
     value = command.params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise CommandError(f"{command.action}: {name} must be a whole number from {low} to {high}")
+        raise CommandError(
+            "operation.error.whole_number", action=command.action, name=name, low=low, high=high
+        )
     return value
 
 
 def _text_param(command: Command, name: str) -> str:
     value = command.params.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise CommandError(f"{command.action}: {name} is required")
+        raise CommandError("operation.error.required", action=command.action, name=name)
     return value.strip()
 
 
@@ -83,7 +95,8 @@ async def scale(api: KubeApi, command: Command, progress: Progress) -> Result:
     await api.request_json("PATCH", path, body={"spec": {"replicas": replicas}}, content_type=MERGE)
     was = before.get("spec", {}).get("replicas")
     return Result(
-        f"{command.describe_target()} scaled from {was} to {replicas} replicas",
+        "operation.scaled",
+        {"target": command.describe_target(), "was": str(was), "count": replicas},
         {"from": was, "to": replicas},
     )
 
@@ -97,7 +110,9 @@ async def rollout_restart(api: KubeApi, command: Command, progress: Progress) ->
     }
     path = object_path(command.kind, command.namespace, command.name)
     await api.request_json("PATCH", path, body=patch, content_type=STRATEGIC)
-    return Result(f"{command.describe_target()} is restarting its pods", {"restartedAt": now})
+    return Result(
+        "operation.restarting", {"target": command.describe_target()}, {"restartedAt": now}
+    )
 
 
 def _revision(replicaset: Mapping[str, Any]) -> int:
@@ -119,7 +134,7 @@ async def rollback(api: KubeApi, command: Command, progress: Progress) -> Result
     ]
     owned.sort(key=_revision, reverse=True)
     if len(owned) < 2:
-        raise CommandError(f"{command.describe_target()} has no previous revision to roll back to")
+        raise CommandError("operation.error.no_previous_revision", target=command.describe_target())
     target = owned[1]
     template = target["spec"]["template"]
     labels = dict(template.get("metadata", {}).get("labels") or {})
@@ -134,7 +149,8 @@ async def rollback(api: KubeApi, command: Command, progress: Progress) -> Result
     )
     revision = _revision(target)
     return Result(
-        f"{command.describe_target()} rolled back to revision {revision}",
+        "operation.rolled_back",
+        {"target": command.describe_target(), "revision": revision},
         {"revision": revision, "from_revision": _revision(owned[0])},
     )
 
@@ -147,10 +163,18 @@ async def set_image(api: KubeApi, command: Command, progress: Progress) -> Resul
     containers = current["spec"]["template"]["spec"].get("containers", [])
     if not any(c.get("name") == container for c in containers):
         names = ", ".join(c.get("name", "?") for c in containers)
-        raise CommandError(f"{command.describe_target()} has no container {container!r} ({names})")
+        raise CommandError(
+            "operation.error.no_container",
+            target=command.describe_target(),
+            container=container,
+            names=names,
+        )
     patch = {"spec": {"template": {"spec": {"containers": [{"name": container, "image": image}]}}}}
     await api.request_json("PATCH", path, body=patch, content_type=STRATEGIC)
-    return Result(f"{command.describe_target()}: container {container} now runs {image}")
+    return Result(
+        "operation.image_set",
+        {"target": command.describe_target(), "container": container, "image": image},
+    )
 
 
 # --- nodes -------------------------------------------------------------------------------------
@@ -165,12 +189,12 @@ async def _set_unschedulable(api: KubeApi, node: str, value: bool) -> None:
 
 async def cordon(api: KubeApi, command: Command, progress: Progress) -> Result:
     await _set_unschedulable(api, command.name, True)
-    return Result(f"node {command.name} cordoned: no new pods will be scheduled on it")
+    return Result("operation.cordoned", {"node": command.name})
 
 
 async def uncordon(api: KubeApi, command: Command, progress: Progress) -> Result:
     await _set_unschedulable(api, command.name, False)
-    return Result(f"node {command.name} uncordoned: pods can be scheduled on it again")
+    return Result("operation.uncordoned", {"node": command.name})
 
 
 def _controller(pod: Mapping[str, Any]) -> tuple[str, str]:
@@ -203,7 +227,7 @@ async def drain(api: KubeApi, command: Command, progress: Progress) -> Result:
             skipped.append({"pod": label, "why": "already finished"})
         else:
             to_evict.append((meta["namespace"], meta["name"]))
-    progress(f"draining {command.name}: {len(to_evict)} pods to evict")
+    progress(("operation.draining", {"node": command.name, "count": len(to_evict)}))
     evicted: list[str] = []
     blocked: dict[str, str] = {}
     deadline = time.monotonic() + timeout
@@ -224,7 +248,16 @@ async def drain(api: KubeApi, command: Command, progress: Progress) -> Result:
                 )
                 evicted.append(f"{namespace}/{name}")
                 blocked.pop(f"{namespace}/{name}", None)
-                progress(f"evicted {namespace}/{name} ({len(evicted)} of {len(to_evict)})")
+                progress(
+                    (
+                        "operation.evicting",
+                        {
+                            "pod": f"{namespace}/{name}",
+                            "done": len(evicted),
+                            "total": len(to_evict),
+                        },
+                    )
+                )
             except NotFound:
                 evicted.append(f"{namespace}/{name}")  # gone already
             except TooManyRequests as error:  # a PodDisruptionBudget does not allow it now
@@ -236,13 +269,22 @@ async def drain(api: KubeApi, command: Command, progress: Progress) -> Result:
     report = {"evicted": evicted, "skipped": skipped, "blocked": blocked}
     if blocked:
         reasons = "; ".join(f"{pod}: {why}" for pod, why in sorted(blocked.items()))
-        raise DrainBlocked(
-            f"drain of {command.name} stopped after {timeout} s: {len(blocked)} pod(s) could "
-            f"not be evicted ({reasons}); evicted {len(evicted)}, skipped {len(skipped)}",
-            report,
+        said: i18n.Message = (
+            "operation.drain_blocked",
+            {
+                "node": command.name,
+                "timeout": timeout,
+                "count": len(blocked),
+                "reasons": reasons,  # the API server's words, verbatim
+                "evicted": len(evicted),
+                "skipped": len(skipped),
+            },
         )
+        raise DrainBlocked(said, report)
     return Result(
-        f"node {command.name} drained: evicted {len(evicted)}, skipped {len(skipped)}", report
+        "operation.drained",
+        {"node": command.name, "evicted": len(evicted), "skipped": len(skipped)},
+        report,
     )
 
 
@@ -251,8 +293,9 @@ class DrainBlocked(KubeError):
 
     category = "drain-blocked"
 
-    def __init__(self, message: str, report: dict[str, Any]) -> None:
-        super().__init__(message)
+    def __init__(self, said: i18n.Message, report: dict[str, Any]) -> None:
+        message_id, params = said
+        super().__init__(i18n.english(message_id, **params), said=said)
         self.report = report
 
 
@@ -270,23 +313,20 @@ async def delete_pod(api: KubeApi, command: Command, progress: Progress) -> Resu
     await api.request_json(
         "DELETE", object_path("Pod", command.namespace, command.name), params=params
     )
-    how = "forced (no grace period)" if force else "graceful"
-    return Result(f"pod {command.namespace}/{command.name} deleted ({how})")
+    deleted = "operation.pod_deleted_forced" if force else "operation.pod_deleted"
+    return Result(deleted, {"pod": f"{command.namespace}/{command.name}"})
 
 
 async def restart_pod(api: KubeApi, command: Command, progress: Progress) -> Result:
     pod = await _pod(api, command)
     kind, name = _controller(pod)
     await api.request_json("DELETE", object_path("Pod", command.namespace, command.name))
+    pod_name = f"{command.namespace}/{command.name}"
     if kind:
         return Result(
-            f"pod {command.namespace}/{command.name} deleted; its {kind} {name} starts a new one"
+            "operation.pod_restarted", {"pod": pod_name, "kind": kind, "controller": name}
         )
-    return Result(
-        f"pod {command.namespace}/{command.name} deleted; it had no controller, so nothing "
-        "starts it again",
-        {"bare": True},
-    )
+    return Result("operation.bare_pod_deleted", {"pod": pod_name}, {"bare": True})
 
 
 async def logs(api: KubeApi, command: Command, progress: Progress) -> Result:
@@ -313,7 +353,9 @@ async def logs(api: KubeApi, command: Command, progress: Progress) -> Result:
         object_path("Pod", command.namespace, command.name) + "/log", params=params
     )
     lines = text.count("\n")
-    return Result(f"{lines} lines of logs", {"text": text, "truncated": len(text) >= limit})
+    return Result(
+        "operation.log_lines", {"count": lines}, {"text": text, "truncated": len(text) >= limit}
+    )
 
 
 async def exec_command(api: KubeApi, command: Command, progress: Progress) -> Result:
@@ -322,7 +364,7 @@ async def exec_command(api: KubeApi, command: Command, progress: Progress) -> Re
     if isinstance(argv, str):
         argv = shlex.split(argv)
     if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
-        raise CommandError("exec: the command to run is required (e.g. ls -l /data)")
+        raise CommandError("operation.error.exec_command_required")
     container = command.params.get("container")
     timeout = _int_param(command, "timeout", 1, 600, default=30)
     result = await trio.to_thread.run_sync(
@@ -343,8 +385,12 @@ async def exec_command(api: KubeApi, command: Command, progress: Progress) -> Re
         "truncated": result.truncated,
     }
     if result.exit_code is None:
-        return Result(f"{shlex.join(argv)} was still running after {timeout} s", data)
-    return Result(f"{shlex.join(argv)} exited with {result.exit_code}", data)
+        return Result(
+            "operation.exec_still_running", {"command": shlex.join(argv), "timeout": timeout}, data
+        )
+    return Result(
+        "operation.exec_exited", {"command": shlex.join(argv), "code": result.exit_code}, data
+    )
 
 
 # --- reading objects ---------------------------------------------------------------------------
@@ -359,7 +405,7 @@ async def yaml_of(api: KubeApi, command: Command, progress: Progress) -> Result:
 
     obj = await api.get_json(object_path(command.kind, command.namespace, command.name))
     text = yaml.safe_dump(_without_noise(obj), sort_keys=False)
-    return Result(f"{command.describe_target()} as YAML", {"yaml": text})
+    return Result("operation.yaml", {"target": command.describe_target()}, {"yaml": text})
 
 
 async def describe(api: KubeApi, command: Command, progress: Progress) -> Result:
@@ -384,7 +430,9 @@ async def describe(api: KubeApi, command: Command, progress: Progress) -> Result
     ]
     text = yaml.safe_dump(_without_noise(obj), sort_keys=False)
     return Result(
-        f"{command.describe_target()} and {len(rows)} events", {"yaml": text, "events": rows}
+        "operation.described",
+        {"target": command.describe_target(), "count": len(rows)},
+        {"yaml": text, "events": rows},
     )
 
 
@@ -405,9 +453,9 @@ def _edited(command: Command) -> dict[str, Any]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise CommandError(f"the YAML cannot be read: {error}") from None
+        raise CommandError("operation.error.yaml_unreadable", detail=str(error)) from None
     if not isinstance(document, dict):
-        raise CommandError("the YAML must be one object (a mapping)")
+        raise CommandError("operation.error.yaml_not_an_object")
     metadata = document.get("metadata") or {}
     found = (
         document.get("kind"),
@@ -417,8 +465,9 @@ def _edited(command: Command) -> dict[str, Any]:
     expected = (command.kind, command.namespace, command.name)
     if found != expected:
         raise CommandError(
-            f"the YAML describes {found[0]} {found[1]}/{found[2]}, not {command.describe_target()}:"
-            " edit the object in place (renaming would create another one)"
+            "operation.error.yaml_other_object",
+            found=f"{found[0]} {found[1]}/{found[2]}",
+            target=command.describe_target(),
         )
     return document
 
@@ -454,19 +503,19 @@ async def apply_dry_run(api: KubeApi, command: Command, progress: Progress) -> R
     current = await api.get_json(object_path(command.kind, command.namespace, command.name))
     after = await _server_side_apply(api, command, dry_run=True)
     diff = _diff(current, after)
+    target = {"target": command.describe_target()}
     if not diff:
-        return Result(f"{command.describe_target()}: the server would change nothing", {"diff": ""})
+        return Result("operation.dry_run_unchanged", target, {"diff": ""})
     changed = sum(1 for line in diff.splitlines() if line[:1] in "+-") - 2
-    return Result(
-        f"{command.describe_target()}: the server accepts it (lines changed: {changed})",
-        {"diff": diff},
-    )
+    return Result("operation.dry_run_accepted", {**target, "count": changed}, {"diff": diff})
 
 
 async def apply(api: KubeApi, command: Command, progress: Progress) -> Result:
     current = await api.get_json(object_path(command.kind, command.namespace, command.name))
     after = await _server_side_apply(api, command, dry_run=False)
-    return Result(f"{command.describe_target()} applied", {"diff": _diff(current, after)})
+    return Result(
+        "operation.applied", {"target": command.describe_target()}, {"diff": _diff(current, after)}
+    )
 
 
 ACTION_FUNCTIONS: dict[str, Action] = {
@@ -486,17 +535,3 @@ ACTION_FUNCTIONS: dict[str, Action] = {
     "apply-dry-run": apply_dry_run,
     "apply": apply,
 }
-
-
-def words(error: KubeError) -> str:
-    """An API error as the user should read it."""
-    if isinstance(error, ApiStatusError):
-        prefix = {
-            "forbidden": "the cluster does not allow this",
-            "not-found": "it no longer exists",
-            "conflict": "it changed meanwhile; try again",
-            "invalid": "the cluster refused the change",
-            "throttled": "the cluster asks to slow down",
-        }.get(error.category, f"the cluster answered HTTP {error.status}")
-        return f"{prefix}: {error.message}"
-    return str(error)

@@ -1,4 +1,9 @@
-"""Commands and their outcomes: plain data that crosses the hub–agent wire unchanged."""
+"""Commands and their outcomes: plain data that crosses the hub–agent wire unchanged.
+
+What an outcome or a refusal says is a catalog message (an id and its parameters) that
+each head renders in its reader's language; the English rendering travels beside it as
+``message`` for logs, the audit log and API clients that know no catalog.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from headless_agent import i18n
 
 _OBJECTS = frozenset(
     {
@@ -48,7 +55,18 @@ ACTIONS: dict[str, tuple[frozenset[str], bool]] = {
 
 
 class CommandError(ValueError):
-    """A command that cannot be run as asked (unknown action, wrong kind, bad parameter)."""
+    """A command that cannot be run as asked (unknown action, wrong kind, bad parameter).
+
+    Raised with a catalog message id and its parameters; ``str()`` is the English text.
+    """
+
+    def __init__(self, message_id: str, **params: Any) -> None:
+        super().__init__(i18n.english(message_id, **params))
+        self.message_id = message_id
+        self.params = params
+
+    def said(self) -> i18n.Message:
+        return (self.message_id, self.params)
 
 
 @dataclass(frozen=True)
@@ -70,16 +88,20 @@ class Command:
     def check(self) -> None:
         if self.action not in ACTIONS:
             known = ", ".join(sorted(ACTIONS))
-            raise CommandError(f"unknown action {self.action!r} (known: {known})")
+            raise CommandError("operation.error.unknown_action", action=self.action, known=known)
         kinds, _ = ACTIONS[self.action]
         if self.kind not in kinds:
             raise CommandError(
-                f"{self.action} applies to {', '.join(sorted(kinds))}, not {self.kind}"
+                "operation.error.wrong_kind",
+                action=self.action,
+                kinds=", ".join(sorted(kinds)),
+                kind=self.kind,
             )
         if not self.name:
-            raise CommandError(f"{self.action}: which {self.kind}? (no name given)")
+            raise CommandError("operation.error.no_name", action=self.action, kind=self.kind)
 
     def describe_target(self) -> str:
+        """``Deployment shop/web``: the kind and name, as kubectl spells them (not translated)."""
         where = f"{self.namespace}/{self.name}" if self.namespace else self.name
         return f"{self.kind} {where}"
 
@@ -98,24 +120,24 @@ class Command:
     def from_json(cls, data: Any) -> Command:
         """From a request body; raises CommandError naming what is wrong."""
         if not isinstance(data, dict):
-            raise CommandError("a command is a JSON object")
+            raise CommandError("operation.error.not_an_object")
         text = {}
         for name in ("action", "kind", "name", "key"):
             value = data.get(name)
             if not isinstance(value, str) or not value:
-                raise CommandError(f"{name!r} must be a non-empty string")
+                raise CommandError("operation.error.not_text", field=name)
             text[name] = value
         namespace = data.get("namespace", "")
         if not isinstance(namespace, str):
-            raise CommandError("'namespace' must be a string")
+            raise CommandError("operation.error.namespace_not_text")
         params = data.get("params", {})
         if not isinstance(params, dict):
-            raise CommandError("'params' must be an object")
+            raise CommandError("operation.error.params_not_object")
         confirm = data.get("confirm_protected", False)
         if not isinstance(confirm, bool):
-            raise CommandError("'confirm_protected' must be true or false")
+            raise CommandError("operation.error.confirm_not_boolean")
         if len(text["key"]) > 128:
-            raise CommandError("'key' is longer than 128 characters")
+            raise CommandError("operation.error.key_too_long", limit=128)
         command = cls(
             text["action"], text["kind"], namespace, text["name"], params, text["key"], confirm
         )
@@ -125,7 +147,11 @@ class Command:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a command ended. ``message`` is for the user, in words."""
+    """How a command ended.
+
+    ``message_id`` and ``params`` say it for the user in any language (``text``);
+    ``message`` is its English rendering (logs, audit, API clients without catalogs).
+    """
 
     key: str
     ok: bool
@@ -138,12 +164,50 @@ class Outcome:
     data: Mapping[str, Any] = field(default_factory=dict)
     duration: float = 0.0
     identity: str = ""
+    #: the catalog message the outcome says ("" from an agent that sent only English)
+    message_id: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def saying(
+        cls,
+        key: str,
+        ok: bool,
+        said: i18n.Message,
+        status: str = "ok",
+        category: str = "",
+        **rest: Any,
+    ) -> Outcome:
+        """An outcome that says ``said``, with its English rendering as ``message``."""
+        message_id, params = said
+        return cls(
+            key,
+            ok,
+            i18n.english(message_id, **params),
+            status,
+            category,
+            message_id=message_id,
+            params=dict(params),
+            **rest,
+        )
+
+    @property
+    def said(self) -> i18n.Message | None:
+        return (self.message_id, self.params) if self.message_id else None
+
+    def text(self, language: str) -> str:
+        """What the outcome says, in ``language`` (the English ``message`` if it has no id)."""
+        if not self.message_id or not i18n.knows(self.message_id):
+            return self.message
+        return i18n.message(language, self.message_id, **self.params)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "ok": self.ok,
             "message": self.message,
+            "message_id": self.message_id,
+            "params": dict(self.params),
             "status": self.status,
             "category": self.category,
             "data": dict(self.data),
@@ -154,7 +218,11 @@ class Outcome:
     @classmethod
     def from_json(cls, data: Any) -> Outcome:
         if not isinstance(data, dict):
-            raise CommandError("an outcome is a JSON object")
+            raise CommandError("operation.error.outcome_not_an_object")
+        message_id = data.get("message_id") or ""
+        params = data.get("params") or {}
+        if not isinstance(message_id, str) or not isinstance(params, dict):
+            message_id, params = "", {}  # say it in English, as an older agent does
         try:
             return cls(
                 key=str(data["key"]),
@@ -165,6 +233,8 @@ class Outcome:
                 data=dict(data.get("data") or {}),
                 duration=float(data.get("duration") or 0.0),
                 identity=str(data.get("identity", "")),
+                message_id=message_id,
+                params=params,
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise CommandError(f"unreadable outcome: {error}") from None
+            raise CommandError("operation.error.outcome_unreadable", detail=str(error)) from None

@@ -5,6 +5,10 @@
 ``drain`` and ``delete pod`` become ``Command``s run by ``Operations`` — previewed,
 confirmed, audited like any other. Anything else is refused with what the console does
 take.
+
+What the console says itself (refusals, errors, outcomes) is rendered in the language it
+is asked for; the tables keep kubectl's column names, as kubectl prints them, so what is
+copied from the console reads like kubectl's output.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import trio
 
+from headless_agent import i18n
 from headless_agent.hub import ClusterHandle
 from headless_agent.ops.commands import Command, Outcome
 from headless_agent.ops.runner import Operations
@@ -60,7 +65,18 @@ _DURATION = re.compile(r"^(\d+)(s|m|h)?$")
 
 
 class ConsoleError(ValueError):
-    """A line the console does not run; the message says what it takes instead."""
+    """A line the console does not run; the message says what it takes instead.
+
+    Raised with a catalog message id and its parameters; ``str()`` is the English text.
+    """
+
+    def __init__(self, message_id: str, **params: Any) -> None:
+        super().__init__(i18n.english(message_id, **params))
+        self.message_id = message_id
+        self.params = params
+
+    def text(self, language: str) -> str:
+        return i18n.message(language, self.message_id, **self.params)
 
 
 @dataclass
@@ -89,7 +105,7 @@ class _Args:
     def text(self, *names: str) -> str | None:
         value = self.flag(*names)
         if value is True:
-            raise ConsoleError(f"{names[0]} needs a value")
+            raise ConsoleError("console.error.needs_value", flag=names[0])
         return value if isinstance(value, str) else None
 
     def number(self, *names: str) -> int | None:
@@ -97,7 +113,7 @@ class _Args:
         if value is None:
             return None
         if not value.isdigit():
-            raise ConsoleError(f"{names[0]}={value}: expected a whole number")
+            raise ConsoleError("console.error.not_a_number", flag=names[0], value=value)
         return int(value)
 
 
@@ -109,7 +125,7 @@ def _split(line: str) -> _Args:
     try:
         tokens = shlex.split(line)
     except ValueError as error:
-        raise ConsoleError(f"cannot read the line: {error}") from None
+        raise ConsoleError("console.error.unreadable_line", detail=str(error)) from None
     if tokens and tokens[0] == "kubectl":
         tokens = tokens[1:]
     words: list[str] = []
@@ -125,7 +141,7 @@ def _split(line: str) -> _Args:
                 flags[name] = value
             elif name in _VALUED:
                 if index + 1 >= len(tokens):
-                    raise ConsoleError(f"{name} needs a value")
+                    raise ConsoleError("console.error.needs_value", flag=name)
                 flags[name] = tokens[index + 1]
                 index += 1
             else:
@@ -139,24 +155,24 @@ def _split(line: str) -> _Args:
 def _kind_and_name(words: Sequence[str], verb: str) -> tuple[str, str]:
     """``deployment/web``, ``deployment web`` or ``deploy web``."""
     if not words:
-        raise ConsoleError(f"{verb}: which object? (e.g. {verb} deployment/web)")
+        raise ConsoleError("console.error.which_object", verb=verb)
     first = words[0]
     if "/" in first:
         kind_word, _, name = first.partition("/")
     elif len(words) > 1:
         kind_word, name = first, words[1]
     else:
-        raise ConsoleError(f"{verb}: which object? (e.g. {verb} deployment/web)")
+        raise ConsoleError("console.error.which_object", verb=verb)
     kind = KINDS.get(kind_word.lower())
     if kind is None:
-        raise ConsoleError(f"{verb}: unknown kind {kind_word!r}")
+        raise ConsoleError("console.error.unknown_kind", verb=verb, kind=kind_word)
     return kind, name
 
 
 def _seconds(text: str, flag: str) -> int:
     match = _DURATION.match(text)
     if not match:
-        raise ConsoleError(f"{flag}={text}: expected a duration such as 30s, 5m or 2h")
+        raise ConsoleError("console.error.not_a_duration", flag=flag, value=text)
     return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600, None: 1}[match.group(2)]
 
 
@@ -165,21 +181,21 @@ def parse(line: str, handle: ClusterHandle, default_namespace: str = "default") 
     not something the console runs."""
     args = _split(line)
     if not args.words:
-        raise ConsoleError("type a command, e.g. get pods -A")
+        raise ConsoleError("console.error.empty")
     verb, rest = args.words[0], args.words[1:]
     namespace = args.text("-n", "--namespace") or default_namespace
     if verb == "get":
         return ConsoleLine(rows=_get(handle, rest, args, namespace))
     if verb == "top":
         if not rest or rest[0] not in ("node", "nodes", "no"):
-            raise ConsoleError("top: top nodes (node metrics come from nodeprobe)")
+            raise ConsoleError("console.error.top")
         return ConsoleLine(top=True)
     if verb == "describe":
         kind, name = _kind_and_name(rest, verb)
         return ConsoleLine(Command("describe", kind, _ns(kind, namespace), name))
     if verb == "logs":
         if not rest:
-            raise ConsoleError("logs: which pod? (e.g. logs checkout-1 -c main --tail 100)")
+            raise ConsoleError("console.error.which_pod")
         pod = rest[0].removeprefix("pod/")
         params: dict[str, Any] = {}
         container = args.text("-c", "--container")
@@ -196,29 +212,29 @@ def parse(line: str, handle: ClusterHandle, default_namespace: str = "default") 
         return ConsoleLine(Command("logs", "Pod", namespace, pod, params))
     if verb == "exec":
         if not rest or not args.after_dashes:
-            raise ConsoleError("exec: exec POD [-c CONTAINER] -- COMMAND [ARGS...]")
+            raise ConsoleError("console.error.exec_usage")
         params = {"command": args.after_dashes}
         container = args.text("-c", "--container")
         if container:
             params["container"] = container
         if args.flag("-i", "-t", "-it", "-ti", "--stdin", "--tty"):
-            raise ConsoleError("exec: the console runs commands without a terminal (no -i/-t)")
+            raise ConsoleError("console.error.exec_terminal")
         return ConsoleLine(Command("exec", "Pod", namespace, rest[0].removeprefix("pod/"), params))
     if verb == "scale":
         kind, name = _kind_and_name(rest, verb)
         replicas = args.number("--replicas")
         if replicas is None:
-            raise ConsoleError("scale: --replicas=N is required")
+            raise ConsoleError("console.error.replicas_required")
         return ConsoleLine(Command("scale", kind, namespace, name, {"replicas": replicas}))
     if verb == "rollout":
         if not rest or rest[0] not in ("restart", "undo"):
-            raise ConsoleError("rollout: restart or undo (e.g. rollout restart deployment/web)")
+            raise ConsoleError("console.error.rollout")
         kind, name = _kind_and_name(rest[1:], f"rollout {rest[0]}")
         action = "rollout-restart" if rest[0] == "restart" else "rollback"
         return ConsoleLine(Command(action, kind, namespace, name))
     if verb in ("cordon", "uncordon", "drain"):
         if not rest:
-            raise ConsoleError(f"{verb}: which node?")
+            raise ConsoleError("console.error.which_node", verb=verb)
         node = rest[0].removeprefix("node/")
         params = {}
         if verb == "drain":
@@ -232,10 +248,10 @@ def parse(line: str, handle: ClusterHandle, default_namespace: str = "default") 
     if verb == "delete":
         kind, name = _kind_and_name(rest, verb)
         if kind != "Pod":
-            raise ConsoleError("delete: the console deletes pods only (delete pod NAME)")
+            raise ConsoleError("console.error.pods_only")
         force = bool(args.flag("--force")) or args.number("--grace-period") == 0
         return ConsoleLine(Command("delete-pod", "Pod", namespace, name, {"force": force}))
-    raise ConsoleError(f"{verb!r} is not run here; the console takes: {', '.join(VERBS)}")
+    raise ConsoleError("console.error.unknown_verb", verb=verb, verbs=", ".join(VERBS))
 
 
 def _ns(kind: str, namespace: str) -> str:
@@ -244,10 +260,10 @@ def _ns(kind: str, namespace: str) -> str:
 
 def _get(handle: ClusterHandle, words: list[str], args: _Args, namespace: str) -> list[list[str]]:
     if not words:
-        raise ConsoleError("get: what? (e.g. get pods -A)")
+        raise ConsoleError("console.error.get_what")
     kind = KINDS.get(words[0].lower())
     if kind is None:
-        raise ConsoleError(f"get: unknown kind {words[0]!r}")
+        raise ConsoleError("console.error.unknown_kind", verb="get", kind=words[0])
     every = bool(args.flag("-A", "--all-namespaces")) or kind in ("Node", "Namespace")
     name = words[1] if len(words) > 1 else None
     records = sorted(
@@ -259,7 +275,7 @@ def _get(handle: ClusterHandle, words: list[str], args: _Args, namespace: str) -
         key=lambda r: (r.namespace, r.name),
     )
     if name is not None and not records:
-        raise ConsoleError(f'{kind} "{name}" not found in {namespace}')
+        raise ConsoleError("console.error.not_found", kind=kind, name=name, namespace=namespace)
     now = time.time()
     header, row = _columns(kind)
     show_namespace = every and kind not in ("Node", "Namespace")
@@ -327,10 +343,7 @@ def _top(store: HistoryStore, cluster: str, now: float) -> list[list[str]]:
             per_node = latest.setdefault(points.series.node, {})
             per_node[points.series.name] = float(points.last[-1])
     if not latest:
-        raise ConsoleError(
-            "no node metrics for this cluster in the last 5 minutes: nodeprobe sends them "
-            "through the cluster's agent"
-        )
+        raise ConsoleError("console.error.no_metrics", minutes=5)
     table = [["NAME", "CPU%", "MEMORY(bytes)", "MEMORY%"]]
     for node, values in sorted(latest.items()):
         idle = values.get(_TOP_SERIES[0])
@@ -343,33 +356,41 @@ def _top(store: HistoryStore, cluster: str, now: float) -> list[list[str]]:
 
 
 async def run_line(
-    ops: Operations, cluster: str, line: str, *, default_namespace: str = "default"
+    ops: Operations,
+    cluster: str,
+    line: str,
+    *,
+    default_namespace: str = "default",
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> tuple[bool, str]:
-    """Run one console line on ``cluster``: (succeeded, what to print)."""
+    """Run one console line on ``cluster``: (succeeded, what to print in ``language``)."""
     handle = ops.hub.clusters.get(cluster)
     if handle is None:
-        return False, f"cluster {cluster!r} is not watched"
+        not_watched = i18n.message(language, "operation.refused.not_watched", cluster=cluster)
+        return False, i18n.message(language, "console.error", detail=not_watched)
     try:
         parsed = parse(line, handle, default_namespace)
         if parsed.top:
             store = ops.hub.history
             if store is None:
-                raise ConsoleError("top needs the history (node metrics are kept there)")
+                raise ConsoleError("console.error.top_needs_history")
             rows = await trio.to_thread.run_sync(_top, store, cluster, time.time())
             return True, format_table(rows)
     except ConsoleError as error:
-        return False, f"error: {error}"
+        return False, i18n.message(language, "console.error", detail=error.text(language))
     if parsed.command is None:
-        return True, format_table(parsed.rows) or "No resources found."
+        if len(parsed.rows) < 2:  # a heading and nothing under it: say so, as kubectl does
+            return True, i18n.message(language, "console.no_resources")
+        return True, format_table(parsed.rows)
     outcome = await ops.run(cluster, parsed.command)
-    return outcome.ok, outcome_text(outcome)
+    return outcome.ok, outcome_text(outcome, language)
 
 
-def outcome_text(outcome: Outcome) -> str:
+def outcome_text(outcome: Outcome, language: str = i18n.DEFAULT_LANGUAGE) -> str:
     """An outcome as the console prints it: the words, then logs, YAML, events, reports."""
     data = outcome.data
     if not outcome.ok:
-        return f"error: {outcome.message}"
+        return i18n.message(language, "console.error", detail=outcome.text(language))
     if "text" in data:
         return str(data["text"]).rstrip("\n")
     parts = []
@@ -382,7 +403,7 @@ def outcome_text(outcome: Outcome) -> str:
             for e in data["events"]
         ]
         parts.append("Events:\n" + (format_table(rows) if len(rows) > 1 else "  <none>"))
-    return "\n\n".join(parts) if parts else outcome.message
+    return "\n\n".join(parts) if parts else outcome.text(language)
 
 
 def format_table(rows: list[list[str]]) -> str:

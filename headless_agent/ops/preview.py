@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from headless_agent.agent.client import AgentTarget
 from headless_agent.hub import ClusterHandle
+from headless_agent.i18n import Message
+from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.ops.commands import Command
-from headless_agent.ops.runner import Operations, via_of
+from headless_agent.ops.runner import PROTECTED_REFUSAL, Operations
 from headless_agent.state.records import NodeRecord, PodRecord, WorkloadRecord
-
-Message = tuple[str, dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,22 @@ class Preview:
     #: a protected namespace: the user must confirm a second time
     protected: bool = False
     #: AtlHyper will refuse it anyway (read-only mode, the demo fleet), and why
-    refusal: str | None = None
+    refusal: Message | None = None
 
 
 def preview(ops: Operations, handle: ClusterHandle, command: Command) -> Preview:
     target = command.describe_target()
     state = handle.state
-    params = {"target": target}
+    params: dict[str, object] = {"target": target}
     change: Message = (f"preview.{command.action}", params)
     warnings: list[Message] = []
     if command.action == "scale":
         record = state.get(command.kind, command.namespace, command.name)
         current = str(record.desired) if isinstance(record, WorkloadRecord) else "?"
-        params.update(current=current, replicas=str(command.params.get("replicas", "?")))
+        replicas = command.params.get("replicas", "?")
+        params.update(current=current, replicas=str(replicas))
+        if isinstance(replicas, int) and not isinstance(replicas, bool):
+            params["count"] = replicas  # the plural form follows the new count
     elif command.action == "set-image":
         record = state.get(command.kind, command.namespace, command.name)
         images = ", ".join(record.images) if isinstance(record, WorkloadRecord) else "?"
@@ -58,6 +62,7 @@ def preview(ops: Operations, handle: ClusterHandle, command: Command) -> Preview
             pods=str(len(pods) - len(daemons)),
             daemons=str(len(daemons)),
             timeout=str(command.params.get("timeout", 120)),
+            count=len(pods) - len(daemons),
         )
     elif command.action in ("cordon", "uncordon"):
         record = state.get("Node", "", command.name)
@@ -70,13 +75,25 @@ def preview(ops: Operations, handle: ClusterHandle, command: Command) -> Preview
         if command.params.get("force"):
             warnings.append(("preview.force", {}))
     handle_refusal = ops.refusal(handle, command) if command.mutating else None
-    protected = bool(handle_refusal and "protected namespace" in handle_refusal)
+    protected = handle_refusal is not None and handle_refusal[0] == PROTECTED_REFUSAL
     if protected:
         warnings.append(("preview.protected", {"namespace": command.namespace or command.name}))
     return Preview(
         change=change,
-        where=("preview.where", {"cluster": handle.name, "via": via_of(handle)}),
+        where=where_said(handle),
         warnings=warnings,
         protected=protected,
         refusal=None if protected else handle_refusal,
     )
+
+
+def where_said(handle: ClusterHandle) -> Message:
+    """Where a command runs: the cluster, and how it is reached (a context, an agent)."""
+    target = handle.target
+    if isinstance(target, AgentTarget):
+        return ("preview.where_agent", {"cluster": handle.name, "url": target.url})
+    if isinstance(target, KubeTarget):
+        return ("preview.where_context", {"cluster": handle.name, "context": target.context})
+    if handle.is_demo:
+        return ("preview.where_demo", {"cluster": handle.name})
+    return ("preview.where_other", {"cluster": handle.name})

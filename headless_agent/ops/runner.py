@@ -4,8 +4,9 @@ a hub calling an agent, goes through ``Operations.run``.
 It checks the command, applies the safety rules (read-only mode; a protected namespace
 needs an explicit second confirmation), makes a retried command (same idempotency key)
 return the first run's outcome instead of running again, routes the command — straight
-to the API server with the context's credentials, or to the cluster's agent — puts
-errors in words, and appends exactly one audit entry per command.
+to the API server with the context's credentials, or to the cluster's agent — says how
+it ended as a catalog message (its English rendering goes to the audit log), and appends
+exactly one audit entry per command.
 """
 
 from __future__ import annotations
@@ -20,26 +21,28 @@ from dataclasses import dataclass, field
 import httpx
 import trio
 
+from headless_agent import i18n
 from headless_agent.agent.client import AgentTarget, agent_client
 from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.api import KubeApi
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.connecting import resolve_credentials
 from headless_agent.kube.errors import KubeError
-from headless_agent.ops.actions import ACTION_FUNCTIONS, DrainBlocked, Result, words
+from headless_agent.ops.actions import ACTION_FUNCTIONS, DrainBlocked, Progress, Result
 from headless_agent.ops.commands import Command, CommandError, Outcome
 from headless_agent.store.records import AuditEntry
 
 log = logging.getLogger(__name__)
 
 PROTECTED_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+#: the refusal that a second confirmation lifts
+PROTECTED_REFUSAL = "operation.refused.protected"
 #: outcomes kept for idempotency (a retry comes within seconds or minutes)
 REMEMBERED = 2000
 #: how long a command may take before the hub gives up on it (a drain has its own timeout)
 COMMAND_TIMEOUT = 300.0
 
 AuditSink = Callable[[AuditEntry], None]
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -107,6 +110,8 @@ class Operations:
             data=outcome.data,
             duration=self.clock() - started,
             identity=outcome.identity or route.identity,
+            message_id=outcome.message_id,
+            params=outcome.params,
         )
         self._remember(outcome)
         self._record(cluster, command, outcome, actor or self.actor, route.via, started)
@@ -120,7 +125,9 @@ class Operations:
             command.check()
             handle = self.hub.clusters.get(cluster)
             if handle is None:
-                return self._refused(command, f"cluster {cluster!r} is not watched"), route
+                return self._refused(
+                    command, ("operation.refused.not_watched", {"cluster": cluster})
+                ), route
             route = _Route(via=via_of(handle))
             if command.mutating:
                 refusal = self.refusal(handle, command)
@@ -133,35 +140,35 @@ class Operations:
             result = await _with_timeout(
                 ACTION_FUNCTIONS[command.action](route.api, command, progress)
             )
-            return Outcome(command.key, True, result.message, data=result.data), route
+            return Outcome.saying(command.key, True, result.said, data=result.data), route
         except CommandError as error:
-            return Outcome(command.key, False, str(error), "refused", "invalid"), route
+            return Outcome.saying(command.key, False, error.said(), "refused", "invalid"), route
         except DrainBlocked as error:
+            said = error.said()
             return (
-                Outcome(command.key, False, str(error), "failed", error.category, error.report),
+                Outcome.saying(
+                    command.key, False, said, "failed", error.category, data=error.report
+                ),
                 route,
             )
         except KubeError as error:
-            return Outcome(command.key, False, words(error), "failed", error.category), route
+            return Outcome.saying(command.key, False, error.said(), "failed", error.category), route
 
-    def refusal(self, handle: ClusterHandle, command: Command) -> str | None:
+    def refusal(self, handle: ClusterHandle, command: Command) -> i18n.Message | None:
         """Why AtlHyper's own rules refuse a change (None: they allow it)."""
         if handle.is_demo:
-            return "the demo fleet is simulated: operations change nothing there"
+            return ("operation.refused.demo", {})
         if self.safety.read_only:
-            return "AtlHyper is in read-only mode: no changes are made"
+            return ("operation.refused.read_only", {})
         protected = command.namespace in self.safety.protected_namespaces or (
             command.kind == "Namespace" and command.name in self.safety.protected_namespaces
         )
         if protected and not command.confirm_protected:
-            return (
-                f"{command.namespace or command.name} is a protected namespace: confirm "
-                "the change a second time to go ahead"
-            )
+            return (PROTECTED_REFUSAL, {"namespace": command.namespace or command.name})
         return None
 
-    def _refused(self, command: Command, message: str) -> Outcome:
-        return Outcome(command.key, False, message, "refused", "refused")
+    def _refused(self, command: Command, said: i18n.Message) -> Outcome:
+        return Outcome.saying(command.key, False, said, "refused", "refused")
 
     # --- routes ----------------------------------------------------------------------------------
 
@@ -181,7 +188,7 @@ class Operations:
             api = KubeApi(credentials)
             route = _Route(via=via_of(handle), api=api, identity=await _identity(api))
         else:
-            raise CommandError(f"{handle.name} cannot take commands")
+            raise CommandError("operation.error.no_commands", cluster=handle.name)
         self._routes[handle.name] = route
         return route
 
@@ -195,13 +202,16 @@ class Operations:
                     response = await client.post("/v1/commands", json=body)
                 except httpx.TransportError as error:
                     if attempt == 3:
-                        raise KubeError(f"the agent did not answer: {error}") from None
+                        raise KubeError.saying(
+                            "operation.error.agent_silent", detail=str(error)
+                        ) from None
                     await trio.sleep(1.0 * (attempt + 1))
                     continue
-                if response.status_code in (401, 403):
-                    raise CommandError(_agent_error(response))
                 if response.status_code != 200:
-                    raise KubeError(_agent_error(response))
+                    message_id, params = _agent_error(response)
+                    if response.status_code in (401, 403):
+                        raise CommandError(message_id, **params)
+                    raise KubeError.saying(message_id, **params)
                 return Outcome.from_json(response.json())
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -283,16 +293,18 @@ async def _with_timeout(work: Awaitable[Result]) -> Result:
         with trio.fail_after(COMMAND_TIMEOUT):
             return await work
     except trio.TooSlowError:
-        raise KubeError(f"it did not finish within {COMMAND_TIMEOUT:g} s") from None
+        raise KubeError.saying("operation.error.timeout", seconds=f"{COMMAND_TIMEOUT:g}") from None
 
 
-def _agent_error(response: httpx.Response) -> str:
+def _agent_error(response: httpx.Response) -> tuple[str, dict[str, object]]:
+    """The agent's refusal: our sentence, its words (the agent's API speaks English)."""
     try:
         message = response.json().get("error")
     except ValueError:
         message = None
-    return f"the agent refused: {message or response.text[:200]} (HTTP {response.status_code})"
+    detail = str(message or response.text[:200])
+    return "operation.error.agent_refused", {"detail": detail, "status": response.status_code}
 
 
-def _ignore(_: str) -> None:
+def _ignore(_: i18n.Message) -> None:
     pass

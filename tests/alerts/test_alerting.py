@@ -357,7 +357,7 @@ async def test_webhook_slack_mail_and_alertmanager_receive_it(
         assert hook.headers["x-atlhyper-signature"] == f"sha256={digest}"
         body = json.loads(hook.body)
         assert hook.headers["x-atlhyper-id"] == body["id"] and body["status"] == "firing"
-        assert body["subject"] == "[prod] critical: 1 problem(s)"
+        assert body["subject"] == "[prod] critical: 1 problem"
         assert "Deployment shop/checkout" in body["text"] and "3 pods" in body["text"]
 
         message = json.loads(slack.received[0].body)

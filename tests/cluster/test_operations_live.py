@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trio
 
+from headless_agent import i18n
 from headless_agent.agent.client import AgentTarget
 from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.cluster_source import KubeTarget
@@ -292,7 +293,10 @@ async def test_the_same_operations_through_the_agent(
     ops = Operations(remote_hub, actor="carol")
     scale = Command("scale", "Deployment", NS, "web", {"replicas": 1})
     outcome = await ops.run("via-agent", scale)
-    assert outcome.ok and "to 1 replicas" in outcome.message, outcome.message
+    assert outcome.ok and "to 1 replica" in outcome.message, outcome.message
+    # Said through the agent as a catalog message too: this hub renders it in its language.
+    assert outcome.message_id == "operation.scaled" and outcome.params["count"] == 1
+    assert outcome.text("ja") == i18n.message("ja", "operation.scaled", **outcome.params)
     await wait_for(lambda: len(_pods(remote, "web")) == 1, 90, "one pod, seen through the agent")
     assert outcome.identity  # the agent's identity on its API server
     # The agent remembers: a retry (a lost answer) does not scale twice.

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSpinBox
 from pytestqt.qtbot import QtBot
 
+from headless_agent import i18n
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import load_kubeconfigs
@@ -71,7 +72,7 @@ def test_scale_through_the_dialog_and_find_it_audited(
     assert isinstance(replicas, QSpinBox) and replicas.value() == 2
     replicas.setValue(4)
     assert dialog.change.text() == f"Deployment {NS}/ops-web: 2 → 4 replicas"
-    assert dialog.where.text() == f"on cluster {context}, via context {context}"
+    assert dialog.where.text() == f"on cluster {context}, with kubeconfig context {context}"
     assert dialog.run_button.isEnabled() and not dialog.confirm_protected.isVisible()
     _save(dialog, "operation-scale-en.png", tmp_path)
 
@@ -201,3 +202,8 @@ def test_read_only_mode_refuses_every_change_in_words(
     assert dialog is not None
     assert not dialog.run_button.isEnabled()
     assert "read-only mode" in dialog.result.text()
+    dialog.close()
+    window.language.set("ja")  # the refusal in the language the window speaks
+    dialog = window.open_operation(Command("cordon", "Node", "", "gui-ops-node"))
+    assert dialog is not None
+    assert dialog.result.text() == i18n.message("ja", "operation.refused.read_only")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from headless_agent import i18n
 from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.ops.commands import Command
 from headless_agent.ops.console import ConsoleError, parse, run_line
@@ -133,3 +134,19 @@ async def test_top_nodes_reads_the_newest_node_metrics(demo: tuple[Hub, ClusterH
 
 async def _never(state: object, health: object) -> None:
     await trio.sleep_forever()
+
+
+async def test_the_console_speaks_the_ui_language(demo: tuple[Hub, ClusterHandle]) -> None:
+    hub, _ = demo
+    ops = Operations(hub)
+    ok, text = await run_line(ops, CLUSTER, "apply -f app.yaml", language="ja")
+    assert not ok and text.startswith("エラー：") and "'apply'" in text
+    ok, text = await run_line(
+        ops, CLUSTER, "scale deployment/checkout --replicas=5 -n shop", language="zh"
+    )
+    assert not ok and text == "错误：" + i18n.message("zh", "operation.refused.demo")
+    ok, text = await run_line(ops, CLUSTER, "get pods -n no-such-namespace", language="ja")
+    assert ok and text == i18n.message("ja", "console.no_resources")
+    # kubectl's table headings stay as kubectl prints them, in every language.
+    ok, text = await run_line(ops, CLUSTER, "get nodes", language="zh")
+    assert ok and text.splitlines()[0].split()[0] == "NAME"

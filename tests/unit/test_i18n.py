@@ -22,11 +22,13 @@ from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.node_table import NodeTableModel
 from desktop.pod_table import PodTableModel
 from desktop.silence_dialog import MATCHERS
+from desktop.theme import CHOICES as THEME_CHOICES
 from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.alerts.config import CHANNEL_TYPES
 from headless_agent.alerts.settings_file import FILE_NAME as ALERTS_FILE_NAME
 from headless_agent.detect.anomaly import Severity
+from headless_agent.kube import errors as kube_errors
 from headless_agent.kube.health import ConnectionState
 from headless_agent.ops.commands import ACTIONS
 from headless_agent.store.paths import FILE_NAME
@@ -34,7 +36,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -50,6 +52,14 @@ def _catalog(language: str, folder: Path | None = None) -> dict[str, tuple[str, 
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         entries[key] = tuple(strings)
     return entries
+
+
+def plural_ids(folder: Path | None = None) -> set[str]:
+    """The ``msgid_plural`` of every plural message (not ids the code uses by name)."""
+    path = (folder or i18n.catalog_dir()) / "en" / "atlhyper.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    return {str(m.id[1]) for m in catalog if isinstance(m.id, tuple | list)}
 
 
 def catalog_problems(folder: Path | None = None) -> list[str]:
@@ -115,7 +125,17 @@ def used_message_ids() -> set[str]:
     used |= {f"alerts.page.{page}" for page in ("rules", "channels", "silences", "deliveries")}
     used |= {f"silence.field.{field}" for field in (*MATCHERS, "duration", "comment")}
     used |= {f"delivery.{state}" for state in ("pending", "delivered", "failed")}
+    used |= {f"settings.theme.{choice}" for choice in THEME_CHOICES}
+    # How each kind of cluster error is put in words (a class attribute, maybe inherited).
+    used |= {error.explanation for error in _subclasses(kube_errors.KubeError)}
     return used
+
+
+def _subclasses(cls: type) -> set[type]:
+    found = {cls}
+    for sub in cls.__subclasses__():
+        found |= _subclasses(sub)
+    return found
 
 
 def test_catalogs_are_complete_and_keep_every_placeholder() -> None:
@@ -126,8 +146,7 @@ def test_every_message_the_code_uses_is_in_the_catalogs() -> None:
     known = set(_catalog("en"))
     used = used_message_ids()
     assert len(used) > 40
-    plural_ids = {"anomaly.group.plural"}  # the msgid_plural of anomaly.group
-    assert sorted(used - known - plural_ids) == []
+    assert sorted(used - known - plural_ids()) == []
     assert sorted(known - used) == [], "catalog entries nothing uses"
 
 
@@ -160,3 +179,31 @@ def test_messages_render_with_plurals_numbers_and_durations(language: str) -> No
 
 def test_a_broken_translation_still_shows_its_values() -> None:
     assert i18n._format("{pod} died", {"node": "n1"}) == "{pod} died [node=n1]"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_counts_take_the_plural_form_of_the_language(language: str) -> None:
+    one = i18n.message(language, "operation.scaled", target="Deployment a/b", was="2", count=1)
+    four = i18n.message(language, "operation.scaled", target="Deployment a/b", was="2", count=4)
+    if language == "en":
+        assert one == "Deployment a/b scaled from 2 to 1 replica"
+        assert four == "Deployment a/b scaled from 2 to 4 replicas"
+    else:  # one form: only the number changes
+        assert one.replace("1", "4") == four
+    # A plural message without a count (not known yet) takes the general form, never its id.
+    unknown = i18n.message(language, "preview.scale", target="t", current="1", replicas="?")
+    assert "preview.scale" not in unknown and "?" in unknown
+
+
+def test_every_cluster_error_is_explained_in_each_language() -> None:
+    server_words = 'deployments.apps "web" is forbidden: User "looker" cannot patch'
+    for language in i18n.LANGUAGES:
+        forbidden = kube_errors.status_error(403, {"message": server_words})
+        text = i18n.render(language, forbidden.said())
+        assert server_words in text  # the server's message verbatim
+        assert text != server_words  # and the engine's sentence around it
+        if language != "en":
+            assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", text), text
+        unreachable = kube_errors.Unreachable("cannot reach https://10.0.0.1:6443: refused")
+        assert "https://10.0.0.1:6443" in i18n.render(language, unreachable.said())
+    assert str(forbidden) == server_words  # logs keep the engine's English
