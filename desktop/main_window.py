@@ -322,7 +322,7 @@ class MainWindow(QMainWindow):
         description = tr("cluster.demo_description") if handle.is_demo else handle.description
         tooltip = [description, *snapshot.hidden]
         if snapshot.last_error:
-            tooltip.append(tr("status.last_error", error=snapshot.last_error))
+            tooltip.append(tr("status.last_error", error=snapshot.error_text(self.language.code)))
         item.setToolTip("\n".join(t for t in tooltip if t))
 
     def _show_status(self, name: str) -> None:
@@ -335,7 +335,7 @@ class MainWindow(QMainWindow):
         description = tr("cluster.demo_description") if handle.is_demo else handle.description
         parts = [f"<b>{name}</b> — {state}", description, *snapshot.hidden]
         if snapshot.last_error:
-            error = self.language.tr("status.last_error", error=snapshot.last_error)
+            error = tr("status.last_error", error=snapshot.error_text(self.language.code))
             parts.append(f"<span style='color:#d64545'>{error}</span>")
         self.cluster_status.setText("<br>".join(p for p in parts if p))
 

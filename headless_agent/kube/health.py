@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from headless_agent import i18n
 from headless_agent.kube.errors import ConfigError, KubeError, TlsError, Unauthorized, Unreachable
 
 
@@ -41,6 +42,16 @@ class HealthSnapshot:
     since: float
     hidden: tuple[str, ...]  # what RBAC hides, in words
     kinds: dict[str, str]
+    #: the last error as a catalog message (None when only its English words are known,
+    #: as in the health an agent relays)
+    last_error_said: i18n.Message | None = None
+
+    def error_text(self, language: str) -> str | None:
+        """The last error in ``language``: the engine's sentence translated, the server's
+        or the network's own words kept as they are."""
+        if self.last_error_said is not None:
+            return i18n.render(language, self.last_error_said)
+        return self.last_error
 
 
 @dataclass
@@ -142,6 +153,11 @@ class ClusterHealth:
             since=since,
             hidden=hidden,
             kinds={k: s.phase for k, s in kinds.items()},
+            last_error_said=(
+                last_error.said()
+                if last_error is not None and last_text == str(last_error)
+                else None
+            ),
         )
         self._snapshot = snapshot
         # Listeners hear of what a user sees change (state, error, hidden kinds), not of

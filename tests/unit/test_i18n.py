@@ -29,7 +29,7 @@ from headless_agent.alerts.config import CHANNEL_TYPES
 from headless_agent.alerts.settings_file import FILE_NAME as ALERTS_FILE_NAME
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube import errors as kube_errors
-from headless_agent.kube.health import ConnectionState
+from headless_agent.kube.health import ClusterHealth, ConnectionState
 from headless_agent.ops.commands import ACTIONS
 from headless_agent.store.paths import FILE_NAME
 from headless_agent.store.records import EPISODE_STEPS
@@ -207,3 +207,13 @@ def test_every_cluster_error_is_explained_in_each_language() -> None:
         unreachable = kube_errors.Unreachable("cannot reach https://10.0.0.1:6443: refused")
         assert "https://10.0.0.1:6443" in i18n.render(language, unreachable.said())
     assert str(forbidden) == server_words  # logs keep the engine's English
+
+
+def test_a_clusters_last_error_is_shown_in_the_ui_language() -> None:
+    health = ClusterHealth("prod")
+    health.setup_failed(kube_errors.Unreachable("cannot reach https://10.0.0.1:6443: refused"))
+    snapshot = health.snapshot
+    assert snapshot.last_error == "cannot reach https://10.0.0.1:6443: refused"  # for logs
+    shown = snapshot.error_text("zh")
+    assert shown is not None and shown.endswith(snapshot.last_error)
+    assert shown.startswith(i18n.message("zh", "error.unreachable", detail="").rstrip())
