@@ -12,6 +12,9 @@ from PySide6.QtWidgets import QApplication
 from desktop.alert_setup import open_alerts
 from desktop.language import Language
 from desktop.main_window import MainWindow
+from desktop.preferences import Preferences
+from desktop.preferences import default_path as default_preferences_path
+from desktop.theme import Theme
 from desktop.trio_guest import TrioGuest
 from headless_agent import i18n
 from headless_agent.agent.client import add_source_options, agents_from_options
@@ -126,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("AtlHyper")
     # Qt must not quit before trio has finished: the guest run's done callback quits it.
     app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
-    window = MainWindow(Language(args.language))
+    preferences = Preferences(default_preferences_path())
+    theme = Theme(app, preferences.theme)
+    language = Language(args.language or preferences.language)
+    window = MainWindow(language, preferences=preferences, theme=theme)
     guest = TrioGuest(app)
     window.close_requested.connect(guest.cancel)
 

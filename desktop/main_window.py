@@ -7,11 +7,12 @@ all when the language changes, so switching needs no restart.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import trio
 from PySide6.QtCore import QPoint, QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QColor
+from PySide6.QtGui import QCloseEvent, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMainWindow,
     QMenu,
+    QPushButton,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -31,6 +33,7 @@ from PySide6.QtWidgets import (
 import desktop.builtin_views  # noqa: F401  (registers the views the window shows)
 from desktop.alert_setup import DesktopAlerts
 from desktop.anomaly_table import AnomalyTableModel
+from desktop.command_palette import CommandPalette, Entry
 from desktop.engine_bridge import EngineBridge
 from desktop.extensions import REGISTRY, ViewContext, ViewSpec
 from desktop.language import Language
@@ -38,14 +41,17 @@ from desktop.logs_view import LogsDialog
 from desktop.node_table import NodeTableModel
 from desktop.operation_dialog import OperationDialog
 from desktop.pod_table import PodTableModel
+from desktop.preferences import Preferences
 from desktop.record_table import RecordTableModel
+from desktop.settings_dialog import SettingsDialog
 from desktop.table_view import sorting_proxy, table_view
+from desktop.theme import Theme
 from desktop.tray import Tray
 from desktop.workload_table import WorkloadTableModel
 from desktop.yaml_dialog import YamlDialog
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Anomaly, Severity
-from headless_agent.hub import Hub
+from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.health import ConnectionState
 from headless_agent.kube.kubeconfig import KubeconfigSet
@@ -87,9 +93,18 @@ class MainWindow(QMainWindow):
 
     close_requested = Signal()
 
-    def __init__(self, language: Language | None = None) -> None:
+    def __init__(
+        self,
+        language: Language | None = None,
+        *,
+        preferences: Preferences | None = None,
+        theme: Theme | None = None,
+    ) -> None:
         super().__init__()
         self.language = language or Language()
+        #: what is remembered between runs (nothing, unless the app gives a file)
+        self.preferences = preferences or Preferences(None)
+        self.theme = theme
         self.resize(1280, 800)
         self._closing = False
         self._hub: Hub | None = None
@@ -113,13 +128,17 @@ class MainWindow(QMainWindow):
         for code in i18n.LANGUAGES:
             self.language_box.addItem(i18n.message(code, f"language.{code}"), code)
         self.language_box.setCurrentIndex(i18n.LANGUAGES.index(self.language.code))
-        self.language_box.currentIndexChanged.connect(
-            lambda index: self.language.set(self.language_box.itemData(index))
-        )
+        self.language_box.currentIndexChanged.connect(self._language_chosen)
+        self.palette_button = QPushButton()
+        self.palette_button.clicked.connect(self.open_palette)
+        self.settings_button = QPushButton()
+        self.settings_button.clicked.connect(self.open_settings)
         top = QHBoxLayout()
         top.addWidget(self.banner, 1)
+        top.addWidget(self.palette_button)
         top.addWidget(self.language_label)
         top.addWidget(self.language_box)
+        top.addWidget(self.settings_button)
 
         self.clusters = QListWidget()
         self.clusters.setObjectName("clusterList")
@@ -185,16 +204,26 @@ class MainWindow(QMainWindow):
         self.cluster_status = QLabel()
         self.cluster_status.setWordWrap(True)
         self.cluster_status.setProperty("dynamic", True)  # cluster names and API messages
+        self.namespace_label = QLabel()
+        self.namespace_box = QComboBox()
+        self.namespace_box.setMinimumWidth(180)
+        self.namespace_box.setProperty("dynamic", True)  # namespace names are data
+        self.namespace_box.currentIndexChanged.connect(self._namespace_chosen)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.cluster_status, 1)
+        status_row.addWidget(self.namespace_label)
+        status_row.addWidget(self.namespace_box)
 
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addWidget(self.cluster_status)
+        right_layout.addLayout(status_row)
         right_layout.addWidget(self.tabs, 1)
         splitter = QSplitter()
         splitter.addWidget(self.clusters)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
+        self.splitter = splitter
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.addLayout(top)
@@ -203,6 +232,20 @@ class MainWindow(QMainWindow):
 
         self.language.changed.connect(self.retranslate)
         self.retranslate()
+        self._shortcuts()
+        if theme is not None:
+            theme.changed.connect(self._theme_changed)
+            self._theme_changed(theme.dark)
+        self._tables = {
+            "anomalies": self.anomaly_view,
+            "pods": self.pod_view,
+            "nodes": self.node_view,
+            "workloads": self.workload_view,
+        }
+        self.tabs.setCurrentIndex(self.preferences.restore_window(self, splitter))
+        for key, view in self._tables.items():
+            if key != "anomalies":  # its model comes with the engine: restored in attach
+                self.preferences.restore_table(key, view.horizontalHeader())
 
     # --- texts -----------------------------------------------------------------------------
 
@@ -212,6 +255,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("app.title_demo") if demo else tr("app.title"))
         self.banner.setText(tr("banner.demo"))
         self.language_label.setText(tr("language.label"))
+        self.palette_button.setText(tr("palette.button"))
+        self.palette_button.setToolTip(tr("palette.hint"))
+        self.settings_button.setText(tr("settings.button"))
+        self.namespace_label.setText(tr("namespace.label"))
+        if self.namespace_box.count():
+            self.namespace_box.setItemText(0, tr("namespace.all"))
         self.language_box.blockSignals(True)  # mirror the language, do not set it again
         self.language_box.setCurrentIndex(i18n.LANGUAGES.index(self.language.code))
         self.language_box.blockSignals(False)
@@ -260,6 +309,7 @@ class MainWindow(QMainWindow):
         self.anomaly_view.setAlternatingRowColors(True)
         self.anomaly_view.setWordWrap(False)
         _size_columns(self.anomaly_view, (80, 140, 240, 170, 60, 80))
+        self.preferences.restore_table("anomalies", self.anomaly_view.horizontalHeader())
         self.banner.setVisible(any(h.is_demo for h in hub.clusters.values()))
         for name in hub.clusters:
             self._refresh_cluster(name)
@@ -367,8 +417,10 @@ class MainWindow(QMainWindow):
     # --- alerts ----------------------------------------------------------------------------
 
     def notify(self, payload: Mapping[str, Any]) -> None:
-        """The ``desktop`` alert channel: a notification from the tray."""
-        self.tray.notify(payload)
+        """The ``desktop`` alert channel: a notification from the tray (unless the user
+        turned them off in Settings)."""
+        if self.preferences.notifications:
+            self.tray.notify(payload)
         if self.tabs.currentWidget() is self.alerts_view:
             self.alerts_view.reload()
 
@@ -406,6 +458,152 @@ class MainWindow(QMainWindow):
         self.alerts_view.open_silence_dialog(
             cluster=key.cluster, namespace=key.namespace, name=key.name, reason=key.reason
         )
+
+    # --- keyboard, palette, settings, namespaces --------------------------------------------
+
+    def _theme_changed(self, dark: bool) -> None:
+        """Views that draw themselves (charts) follow the palette."""
+        for view in self.views.values():
+            follow = getattr(view, "set_dark", None)
+            if follow is not None:
+                follow(dark)
+
+    def _language_chosen(self, index: int) -> None:
+        code = self.language_box.itemData(index)
+        self.preferences.language = code  # chosen here: kept for the next run
+        self.language.set(code)
+
+    def _shortcuts(self) -> None:
+        def bind(keys: str, slot: Any) -> None:
+            QShortcut(QKeySequence(keys), self, activated=slot)
+
+        bind("Ctrl+K", self.open_palette)
+        bind("Ctrl+,", self.open_settings)
+        bind("Ctrl+F", self.focus_filter)
+        bind("F5", lambda: self._tab_changed(self.tabs.currentIndex()))
+        for number in range(1, 10):  # Ctrl+1 … Ctrl+9: the tabs in order
+            bind(f"Ctrl+{number}", lambda n=number: self.tabs.setCurrentIndex(n - 1))
+
+    def focus_filter(self) -> None:
+        """The current view's filter field, if it has one."""
+        fields = self.tabs.currentWidget().findChildren(QLineEdit)
+        if fields:
+            fields[0].setFocus()
+            fields[0].selectAll()
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.language, self.preferences, self.theme, self.context, self)
+        self.settings_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def open_palette(self) -> CommandPalette:
+        palette = CommandPalette(self.palette_entries(), self.language.tr("palette.hint"), self)
+        self.palette = palette
+        palette.open()
+        return palette
+
+    def palette_entries(self) -> list[Entry]:
+        """Everything the palette can jump to or run, in the UI's language."""
+        tr = self.language.tr
+        entries = [
+            Entry(tr("palette.go_to"), self.tabs.tabText(i), partial(self.tabs.setCurrentIndex, i))
+            for i in range(self.tabs.count())
+        ]
+        for row in range(self.clusters.count()):
+            name = self.clusters.item(row).data(Qt.ItemDataRole.UserRole)
+            entries.append(
+                Entry(tr("palette.cluster"), name, lambda r=row: self.clusters.setCurrentRow(r))
+            )
+        entries.append(Entry(tr("palette.command"), tr("settings.title"), self.open_settings))
+        if self.alerts_view.alerts is not None:
+            entries.append(Entry(tr("palette.command"), tr("alerts.edit_title"), self._edit_alerts))
+            entries.append(Entry(tr("palette.command"), tr("silence.title"), self._new_silence))
+        if self.theme is not None:
+            for choice in ("light", "dark", "system"):
+                entries.append(
+                    Entry(
+                        tr("settings.theme"),
+                        tr(f"settings.theme.{choice}"),
+                        lambda c=choice: self._choose_theme(c),
+                    )
+                )
+        for code in i18n.LANGUAGES:
+            entries.append(
+                Entry(
+                    tr("settings.language"),
+                    i18n.message(code, f"language.{code}"),
+                    lambda c=code: self.language.set(c),
+                )
+            )
+        for index in range(1, self.namespace_box.count()):
+            namespace = self.namespace_box.itemData(index)
+            entries.append(
+                Entry(
+                    tr("namespace.label"),
+                    namespace,
+                    lambda i=index: self.namespace_box.setCurrentIndex(i),
+                )
+            )
+        for model, view, field in (
+            (self.pod_model, self.pod_view, self.pod_filter),
+            (self.node_model, self.node_view, self.node_filter),
+            (self.workload_model, self.workload_view, self.workload_filter),
+        ):
+            for row in range(model.rowCount()):
+                record = model.record(row)
+                where = f"{record.namespace}/{record.name}" if record.namespace else record.name
+                entries.append(
+                    Entry(
+                        model.kind_of(row),
+                        where,
+                        lambda v=view, f=field, n=record.name: self._show_object(v, f, n),
+                    )
+                )
+        return entries
+
+    def _show_object(self, view: QTableView, field: QLineEdit, name: str) -> None:
+        page = view.parentWidget()
+        self.tabs.setCurrentWidget(page)
+        field.setText(name)
+        if view.model().rowCount():
+            view.selectRow(0)
+            view.setFocus()
+
+    def _edit_alerts(self) -> None:
+        self.tabs.setCurrentWidget(self.alerts_view)
+        self.alerts_view.edit_settings()
+
+    def _new_silence(self) -> None:
+        self.tabs.setCurrentWidget(self.alerts_view)
+        self.alerts_view.pages.setCurrentIndex(2)
+        self.alerts_view.open_silence_dialog()
+
+    def _choose_theme(self, choice: str) -> None:
+        if self.theme is not None:
+            self.theme.set(choice)
+            self.preferences.theme = choice
+
+    def _fill_namespaces(self, handle: ClusterHandle) -> None:
+        """The selected cluster's namespaces (from its state) in the filter."""
+        current = self.namespace_box.currentData() or ""
+        names = sorted({r.name for r in handle.state.records("Namespace")})
+        names += sorted({r.namespace for r in handle.state.records("Pod")} - set(names))
+        self.namespace_box.blockSignals(True)
+        self.namespace_box.clear()
+        self.namespace_box.addItem(self.language.tr("namespace.all"), "")
+        for name in names:
+            self.namespace_box.addItem(name, name)
+        self.namespace_box.setCurrentIndex(max(0, self.namespace_box.findData(current)))
+        self.namespace_box.blockSignals(False)
+        self._namespace_chosen()
+
+    def _namespace_chosen(self, _index: int = 0) -> None:
+        namespace = self.namespace_box.currentData() or ""
+        for proxy in (self.pod_proxy, self.workload_proxy):
+            proxy.set_namespace(namespace)
+        if self.context is not None:
+            self.context.namespace = namespace
 
     # --- operations ------------------------------------------------------------------------
 
@@ -492,6 +690,7 @@ class MainWindow(QMainWindow):
                 try:
                     for model in self.record_models:
                         model.show(state)
+                    self._fill_namespaces(handle)
                     async for batch in subscription:
                         for model in self.record_models:
                             model.apply(batch)
@@ -503,6 +702,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closing:
             self._closing = True
+            self.preferences.save_window(self, self.splitter, self.tabs.currentIndex())
+            for key, view in self._tables.items():
+                self.preferences.save_table(key, view.horizontalHeader())
+            self.preferences.sync()
             if self._bridge is not None:
                 self._bridge.close()
             self.tray.hide()

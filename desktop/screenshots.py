@@ -18,6 +18,7 @@ from desktop.alert_setup import open_alerts
 from desktop.app import open_history
 from desktop.language import Language
 from desktop.main_window import MainWindow
+from desktop.theme import Theme
 from desktop.trio_guest import TrioGuest
 from headless_agent import i18n
 from headless_agent.hub import Hub
@@ -30,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
     language = Language("en")
-    window = MainWindow(language)
+    theme = Theme(app, "light")
+    window = MainWindow(language, theme=theme)
     guest = TrioGuest(app)
     hub = Hub()
     hub.watch_demo(speed=12)
@@ -61,16 +63,29 @@ def main(argv: list[str] | None = None) -> int:
             await trio.sleep_until(start + 16)
             for code in i18n.LANGUAGES:
                 language.set(code)
-                await shot(4, folder / f"main-history-{code}.png")
+                await shot(
+                    window.tabs.indexOf(window.history_view), folder / f"main-history-{code}.png"
+                )
             window.tabs.setCurrentWidget(window.metrics_view)
             await trio.sleep(2.5)  # the first query after the tab is shown
             for code in i18n.LANGUAGES:
                 language.set(code)
-                await shot(7, folder / f"main-metrics-{code}.png")
+                await shot(
+                    window.tabs.indexOf(window.metrics_view), folder / f"main-metrics-{code}.png"
+                )
             window.alerts_view.pages.setCurrentIndex(3)  # what was sent, and to where
             for code in i18n.LANGUAGES:
                 language.set(code)
-                await shot(8, folder / f"main-alerts-{code}.png")
+                await shot(
+                    window.tabs.indexOf(window.alerts_view), folder / f"main-alerts-{code}.png"
+                )
+            # Every view once more in the dark theme.
+            language.set("en")
+            theme.set("dark")
+            keys = ["anomalies", "pods", "nodes", "workloads", *window.views]
+            for tab, key in enumerate(keys):
+                await shot(tab, folder / f"main-{key}-en-dark.png")
+            theme.set("light")
             window.close()
             nursery.cancel_scope.cancel()
 

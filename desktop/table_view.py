@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QObject, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QTableView
+
+
+class FilterProxy(QSortFilterProxyModel):
+    """Text in any column, and — for a model of namespaced records — one namespace."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._namespace = ""
+
+    def set_namespace(self, namespace: str) -> None:
+        """Only rows of this namespace ("" for all)."""
+        if namespace != self._namespace:
+            self.beginFilterChange()
+            self._namespace = namespace
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        if self._namespace:
+            record = getattr(self.sourceModel(), "record", None)
+            if record is not None and record(row).namespace != self._namespace:
+                return False
+        return super().filterAcceptsRow(row, parent)
 
 
 def sorting_proxy(
     model: QAbstractItemModel, parent: QObject, filter_field: QLineEdit | None = None
-) -> QSortFilterProxyModel:
+) -> FilterProxy:
     """Sorts by the cells' own values (``UserRole``); ``filter_field`` filters every column."""
-    proxy = QSortFilterProxyModel(parent)
+    proxy = FilterProxy(parent)
     proxy.setSourceModel(model)
     proxy.setSortRole(Qt.ItemDataRole.UserRole)
     if filter_field is not None:

@@ -1,0 +1,101 @@
+"""What the desktop remembers between runs: language, theme, notifications, the window's
+geometry, the tab in view, and each table's columns (order, widths, sort).
+
+Kept in an INI file in the user's config folder through QSettings (plain text a user can
+read or delete). ``Preferences(None)`` remembers nothing — for tests and the self-test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtWidgets import QHeaderView, QMainWindow, QSplitter
+
+FILE_NAME = "desktop.ini"
+
+
+def default_path() -> Path:
+    return platformdirs.user_config_path("atlhyper") / FILE_NAME
+
+
+class Preferences:
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._settings = (
+            QSettings(str(path), QSettings.Format.IniFormat) if path is not None else None
+        )
+        self._memory: dict[str, object] = {}
+
+    # --- plain values ------------------------------------------------------------------------
+
+    def _get(self, key: str, default: object) -> object:
+        if self._settings is None:
+            return self._memory.get(key, default)
+        return self._settings.value(key, default)
+
+    def _set(self, key: str, value: object) -> None:
+        if self._settings is None:
+            self._memory[key] = value
+        else:
+            self._settings.setValue(key, value)
+
+    @property
+    def language(self) -> str | None:
+        """A language code, or None to follow the system."""
+        value = self._get("general/language", "")
+        return str(value) or None
+
+    @language.setter
+    def language(self, code: str | None) -> None:
+        self._set("general/language", code or "")
+
+    @property
+    def theme(self) -> str:
+        return str(self._get("general/theme", "system"))
+
+    @theme.setter
+    def theme(self, choice: str) -> None:
+        self._set("general/theme", choice)
+
+    @property
+    def notifications(self) -> bool:
+        value = self._get("general/notifications", True)
+        return value in (True, "true", "1", 1)
+
+    @notifications.setter
+    def notifications(self, on: bool) -> None:
+        self._set("general/notifications", on)
+
+    # --- the window --------------------------------------------------------------------------
+
+    def save_window(self, window: QMainWindow, splitter: QSplitter, tab: int) -> None:
+        self._set("window/geometry", window.saveGeometry())
+        self._set("window/splitter", splitter.saveState())
+        self._set("window/tab", tab)
+
+    def restore_window(self, window: QMainWindow, splitter: QSplitter) -> int:
+        """Put the window back as it was; returns the tab that was in view."""
+        geometry = self._get("window/geometry", None)
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            window.restoreGeometry(geometry)
+        state = self._get("window/splitter", None)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            splitter.restoreState(state)
+        try:
+            return int(str(self._get("window/tab", 0)))
+        except ValueError:
+            return 0
+
+    def save_table(self, key: str, header: QHeaderView) -> None:
+        self._set(f"tables/{key}", header.saveState())
+
+    def restore_table(self, key: str, header: QHeaderView) -> None:
+        state = self._get(f"tables/{key}", None)
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            header.restoreState(state)
+
+    def sync(self) -> None:
+        if self._settings is not None:
+            self._settings.sync()

@@ -1,0 +1,128 @@
+"""The shell around the views: the command palette, the namespace filter, keyboard
+shortcuts, light and dark themes, Settings, and what is remembered between runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.command_palette import CommandPalette, Entry, matching
+from desktop.language import Language
+from desktop.main_window import MainWindow
+from desktop.preferences import Preferences
+from desktop.settings_dialog import SettingsDialog
+from desktop.theme import Theme
+from tests.gui.conftest import AppFactory
+
+pytestmark = pytest.mark.gui
+
+
+def test_palette_matching_is_by_words_in_any_order() -> None:
+    def noop() -> None:
+        return None
+
+    entries = [
+        Entry("Pod", "shop/checkout-1", noop),
+        Entry("Pod", "payments/ledger-0", noop),
+        Entry("Go to", "Pods", noop),
+        Entry("Cluster", "demo-prod-eu", noop),
+    ]
+    assert [e.text for e in matching(entries, "checkout shop")] == ["shop/checkout-1"]
+    assert matching(entries, "POD")[0].text == "Pods"  # the name starts with it
+    assert matching(entries, "nothing like this") == []
+    assert len(matching(entries * 500, "pod", limit=200)) == 200
+
+
+def test_the_palette_jumps_to_a_pod_and_the_namespace_filter_narrows_the_tables(
+    running_app: AppFactory, qtbot: QtBot
+) -> None:
+    window = running_app(lambda hub: hub.watch_demo(speed=1))
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() > 10, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    palette = window.palette
+    assert isinstance(palette, CommandPalette) and palette.isVisible()
+    qtbot.keyClicks(palette.query, "pod ledger")
+    assert palette.shown_labels() == ["Pod: payments/ledger-0"]
+    qtbot.keyClick(palette.query, Qt.Key.Key_Return)
+    assert not palette.isVisible()
+    assert window.tabs.currentIndex() == 1 and window.pod_filter.text() == "ledger-0"
+    assert window.pod_proxy.rowCount() == 1
+    assert window.pod_view.selectionModel().selectedRows()[0].data() == "payments"
+
+    window.pod_filter.clear()
+    names = [window.namespace_box.itemText(i) for i in range(window.namespace_box.count())]
+    assert names[0] == "All namespaces" and "shop" in names and "payments" in names
+    window.namespace_box.setCurrentIndex(names.index("shop"))
+    shown = {window.pod_proxy.index(r, 0).data() for r in range(window.pod_proxy.rowCount())}
+    assert shown == {"shop"}
+    workloads = window.workload_proxy
+    assert {workloads.index(r, 0).data() for r in range(workloads.rowCount())} == {"shop"}
+    assert workloads.rowCount() > 0
+    # The palette offers the namespaces and the views too; Ctrl+3 goes to the third tab.
+    labels = [e.label for e in window.palette_entries()]
+    assert "Namespace: payments" in labels and "Go to: History" in labels
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 2
+
+
+def test_dark_and_light_themes_and_the_charts_follow(qapp: QApplication, qtbot: QtBot) -> None:
+    theme = Theme(qapp, "dark")
+    window = MainWindow(Language("en"), theme=theme)
+    qtbot.addWidget(window)
+    try:
+        base = qapp.palette().color(QPalette.ColorRole.Base)
+        assert base.lightness() < 60
+        plot = next(iter(window.metrics_view.plots.values()))
+        assert plot.backgroundBrush().color().lightness() < 60
+        theme.set("light")
+        assert qapp.palette().color(QPalette.ColorRole.Base).lightness() > 200
+        assert plot.backgroundBrush().color().lightness() > 200
+        with pytest.raises(ValueError, match="unknown theme"):
+            theme.set("sepia")
+    finally:
+        theme.set("light")
+        window.close()
+
+
+def test_settings_apply_language_theme_and_notifications_and_they_are_remembered(
+    qapp: QApplication, qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = tmp_path / "desktop.ini"
+    theme = Theme(qapp, "light")
+    preferences = Preferences(path)
+    window = MainWindow(Language("en"), preferences=preferences, theme=theme)
+    qtbot.addWidget(window)
+    window.show()
+    dialog = window.open_settings()
+    assert isinstance(dialog, SettingsDialog)
+    general = dialog.general
+    general.language_box.setCurrentIndex(general.language_box.findData("zh"))
+    general.theme_box.setCurrentIndex(general.theme_box.findData("dark"))
+    general.notifications.setChecked(False)
+    dialog.apply()
+    assert window.language.code == "zh" and window.tabs.tabText(1) == "Pod"
+    assert window.tabs.tabText(2) == "节点"
+    assert theme.dark and qapp.palette().color(QPalette.ColorRole.Base).lightness() < 60
+    window.notify(
+        {"status": "firing", "rule": "r", "alerts": [], "resolved": [], "id": "x", "at": 0}
+    )
+    assert window.tray.shown == []  # turned off
+
+    # Columns and the tab in view are kept when the window closes...
+    window.pod_view.setColumnWidth(1, 411)
+    window.tabs.setCurrentIndex(2)
+    window.close()
+    theme.set("light")
+    # ... and a new window (the next run) comes back the same.
+    again = Preferences(path)
+    assert (again.language, again.theme, again.notifications) == ("zh", "dark", False)
+    second = MainWindow(Language(again.language), preferences=again)
+    qtbot.addWidget(second)
+    assert second.tabs.currentIndex() == 2
+    assert second.pod_view.columnWidth(1) == 411
+    second.close()
