@@ -5,6 +5,7 @@
 - `delivery`: the outbox → the channels, retried until delivered;
 - `channels`: e-mail (SMTP), webhook (HMAC-signed), Slack (Block Kit), Alertmanager (v2).
 - `node_metrics`: rules on node metrics (CPU, memory, disk, a disk-full forecast).
+- SLO burn-rate and no-data alerts come from ``headless_agent.slo.alerting``.
 
 ``Alerting`` puts them together beside a Hub.
 """
@@ -31,6 +32,7 @@ from headless_agent.detect.anomaly import (
 )
 from headless_agent.hub import Hub
 from headless_agent.kube.health import ConnectionState, HealthSnapshot
+from headless_agent.slo.alerting import SloAlerts
 from headless_agent.state.records import PodRecord
 from headless_agent.store import HistoryStore, Silence
 
@@ -63,6 +65,7 @@ class Alerting:
         self.delivery = Delivery(config, store, clock=clock, poll=poll, local=notify)
         self.dispatcher.enqueued.append(self.delivery.wake)
         self.node_metrics = NodeMetricRules(self.dispatcher, store, clock=clock)
+        self.slo_alerts = SloAlerts(self.dispatcher, store, clock=clock)
 
     def _usable(self, config: AlertConfig) -> AlertConfig:
         if self.notify is not None:
@@ -140,6 +143,7 @@ class Alerting:
             nursery.start_soon(self.dispatcher.run)
             nursery.start_soon(self.delivery.run)
             nursery.start_soon(self.node_metrics.run)
+            nursery.start_soon(self.slo_alerts.run)
 
     async def refresh_silences(self) -> None:
         """Silences live in the history (added from the command line or the desktop)."""

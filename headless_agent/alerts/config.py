@@ -56,6 +56,12 @@
     severity = "critical"    # its alerts' severity: warning by default, critical for
                              # full_within (also, as for every rule, the least it hears)
 
+    [[slos]]                 # an objective per Ingress host (and path): burn-rate alerts
+    name = "shop-checkout"   # SLOErrorBudgetBurn, SLOLatencyBudgetBurn, SLONoData
+    host = "shop.example.com"
+    path = "/checkout"
+    availability = 99.9      # see headless_agent.slo.objectives for every key
+
 A node-metric rule raises ``NodeCPUHigh``, ``NodeMemoryHigh``, ``NodeDiskHigh`` or (with
 ``full_within``) ``NodeDiskFillingUp``, kind ``Node``; those are its ``reasons`` (so it
 takes no ``reasons`` and no ``namespaces`` of its own), and other rules match them like
@@ -79,6 +85,7 @@ from typing import Any
 
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
+from headless_agent.slo.objectives import Objective, parse_objective
 
 #: ``desktop``: a notification from the desktop app's tray (headless mode has no desktop
 #: and leaves such channels out)
@@ -165,6 +172,8 @@ class AlertConfig:
     grouping: Grouping = Grouping()
     #: a cluster (or its agent) offline this long is an anomaly of its own
     unreachable_after: float = 60.0
+    #: service-level objectives (``[[slos]]``): their burn-rate alerts (``headless_agent.slo``)
+    slos: tuple[Objective, ...] = ()
 
 
 def parse_duration(text: Any) -> float:
@@ -226,7 +235,7 @@ def load_config(
         where += f".{key}" if key else ""
         problems.append(f"line {lines.of(table, index, key)}: {where}: {message}")
 
-    known_top = {"grouping", "channels", "rules", "health"}
+    known_top = {"grouping", "channels", "rules", "health", "slos"}
     for key in document:
         if key not in known_top:
             problems.append(
@@ -281,9 +290,25 @@ def load_config(
         rule = _rule(raw, index, declared, problem)
         if rule is not None:
             rules.append(rule)
+    slos = _objectives(document.get("slos", []), problem)
     if problems:
         raise ConfigProblems(source, problems)
-    return AlertConfig(channels, tuple(rules), grouping, unreachable_after)
+    return AlertConfig(channels, tuple(rules), grouping, unreachable_after, slos)
+
+
+def _objectives(raw: Any, problem: Any) -> tuple[Objective, ...]:
+    """The ``[[slos]]`` tables (see ``headless_agent.slo.objectives``)."""
+    if not isinstance(raw, list):
+        problem("slos", None, None, "expected [[slos]] tables")
+        return ()
+    objectives: dict[str, Objective] = {}
+    for index, table in enumerate(raw):
+        objective = parse_objective(table, index, problem, parse_duration)
+        if objective is not None:
+            if objective.name in objectives:
+                problem("slos", index, "name", f"{objective.name!r} is used twice")
+            objectives[objective.name] = objective
+    return tuple(objectives.values())
 
 
 def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Channel | None:

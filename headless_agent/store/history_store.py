@@ -274,6 +274,27 @@ class HistoryStore:
             lambda w: writing.record_slo_window(w.db, w.clusters.cluster_id(cluster), window)
         )
 
+    def record_slo_minutes(
+        self, cluster: str, windows: Sequence[SloWindow], *, rollup: float = 3600.0
+    ) -> None:
+        """Per-minute SLO windows, and the rollups (``rollup`` seconds long) they fall in,
+        recomputed from every minute stored for them."""
+        chosen = list(windows)
+        if not chosen:
+            return
+
+        def apply(w: WriterContext) -> None:
+            cluster_id = w.clusters.cluster_id(cluster)
+            touched = set()
+            for window in chosen:
+                writing.record_slo_window(w.db, cluster_id, window)
+                start = window.window_start // rollup * rollup
+                touched.add((window.slo, start, window.window_seconds))
+            for slo, start, step in sorted(touched):
+                writing.roll_up_slo_windows(w.db, cluster_id, slo, start, rollup, step)
+
+        self._submit(apply)
+
     def record_audit(self, entry: AuditEntry, *, once_per_key: bool = False) -> None:
         """Append to the audit log; ``once_per_key`` skips an entry whose command key is
         already there (an agent's copy of a command this hub recorded itself)."""
@@ -503,6 +524,21 @@ class HistoryStore:
         def query(db: sqlite3.Connection) -> list[SloWindow]:
             cluster_id, _ = reading.resolve_cluster(db, cluster)
             return reading.slo_windows(db, cluster_id, slo, start, end)
+
+        return self._read(query)
+
+    def slo_traffic(
+        self, cluster: str, start: float, end: float, *, seconds: float = 60.0
+    ) -> list[SloWindow]:
+        """Every SLO target's windows of ``seconds`` (60: minutes, 3600: the hourly
+        rollups) that start in [start, end), oldest first; none for an unknown cluster."""
+
+        def query(db: sqlite3.Connection) -> list[SloWindow]:
+            try:
+                cluster_id, _ = reading.resolve_cluster(db, cluster)
+            except reading.UnknownCluster:
+                return []
+            return reading.slo_traffic(db, cluster_id, seconds, start, end)
 
         return self._read(query)
 

@@ -237,16 +237,37 @@ def pod_restarts(
     return [PodRestart(cluster, PodRestartObservation(*row[:10]), row[10]) for row in rows]
 
 
+def _slo_window(row: Sequence[Any]) -> SloWindow:
+    statuses = tuple((str(s), float(c)) for s, c in json.loads(row[5])) if row[5] else ()
+    latency = tuple((float(b), float(c)) for b, c in json.loads(row[6])) if row[6] else ()
+    return SloWindow(row[0], row[1], row[2], row[3], row[4], statuses, latency)
+
+
+_SLO_COLUMNS = "slo, window_start, window_seconds, good, total, statuses, latency"
+
+
 def slo_windows(
     db: sqlite3.Connection, cluster_id: int, slo: str, start: float, end: float
 ) -> list[SloWindow]:
     rows = db.execute(
-        "SELECT slo, window_start, window_seconds, good, total FROM slo_windows "
+        f"SELECT {_SLO_COLUMNS} FROM slo_windows "
         "WHERE cluster_id = ? AND slo = ? AND window_start >= ? AND window_start <= ? "
         "ORDER BY window_start, window_seconds",
         (cluster_id, slo, start, end),
     )
-    return [SloWindow(*row) for row in rows]
+    return [_slo_window(row) for row in rows]
+
+
+def slo_traffic(
+    db: sqlite3.Connection, cluster_id: int, seconds: float, start: float, end: float
+) -> list[SloWindow]:
+    """Every SLO's windows of one length that start in [start, end), oldest first."""
+    rows = db.execute(
+        f"SELECT {_SLO_COLUMNS} FROM slo_windows WHERE cluster_id = ? AND window_seconds = ? "
+        "AND window_start >= ? AND window_start < ? ORDER BY window_start, slo",
+        (cluster_id, seconds, start, end),
+    )
+    return [_slo_window(row) for row in rows]
 
 
 def audit_entries(

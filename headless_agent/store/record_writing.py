@@ -324,9 +324,11 @@ def record_pod_restarts(
 
 def record_slo_window(db: sqlite3.Connection, cluster_id: int, window: SloWindow) -> None:
     db.execute(
-        "INSERT INTO slo_windows (cluster_id, slo, window_start, window_seconds, good, total) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cluster_id, slo, window_start, window_seconds) "
-        "DO UPDATE SET good = excluded.good, total = excluded.total",
+        "INSERT INTO slo_windows (cluster_id, slo, window_start, window_seconds, good, total, "
+        "statuses, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (cluster_id, slo, window_start, window_seconds) "
+        "DO UPDATE SET good = excluded.good, total = excluded.total, "
+        "statuses = excluded.statuses, latency = excluded.latency",
         (
             cluster_id,
             window.slo,
@@ -334,8 +336,47 @@ def record_slo_window(db: sqlite3.Connection, cluster_id: int, window: SloWindow
             window.window_seconds,
             window.good,
             window.total,
+            json.dumps(window.statuses) if window.statuses else "",
+            json.dumps(window.latency) if window.latency else "",
         ),
     )
+
+
+def roll_up_slo_windows(
+    db: sqlite3.Connection, cluster_id: int, slo: str, start: float, seconds: float, step: float
+) -> None:
+    """(Re)compute one rollup window of an SLO from its ``step``-second windows."""
+    rows = db.execute(
+        "SELECT good, total, statuses, latency FROM slo_windows WHERE cluster_id = ? AND "
+        "slo = ? AND window_seconds = ? AND window_start >= ? AND window_start < ?",
+        (cluster_id, slo, step, start, start + seconds),
+    ).fetchall()
+    if not rows:
+        return
+    good = sum(row[0] for row in rows)
+    total = sum(row[1] for row in rows)
+    statuses: dict[str, float] = {}
+    latency: dict[float, float] = {}
+    bounds: set[float] | None = None
+    for _, _, status_text, latency_text in rows:
+        for status, count in json.loads(status_text) if status_text else ():
+            statuses[status] = statuses.get(status, 0.0) + count
+        pairs = json.loads(latency_text) if latency_text else []
+        if pairs:
+            # Only buckets every window has can be added up.
+            bounds = {b for b, _ in pairs} if bounds is None else bounds & {b for b, _ in pairs}
+            for bound, count in pairs:
+                latency[bound] = latency.get(bound, 0.0) + count
+    rollup = SloWindow(
+        slo,
+        start,
+        seconds,
+        good,
+        total,
+        tuple(sorted(statuses.items())),
+        tuple(sorted((b, c) for b, c in latency.items() if bounds and b in bounds)),
+    )
+    record_slo_window(db, cluster_id, rollup)
 
 
 def record_audit(db: sqlite3.Connection, cluster_id: int | None, entry: AuditEntry) -> None:

@@ -124,13 +124,22 @@ class PodRestart:
 
 @dataclass(frozen=True, slots=True)
 class SloWindow:
-    """Good and total events of one SLO in one window (filled by the SLO issue)."""
+    """Good and total events of one SLO in one window.
+
+    The SLO engine (``headless_agent.slo``) writes one per Ingress target (``slo`` is
+    "host/path") and minute, and the store keeps an hourly rollup of them (``window_seconds``
+    3600) beside: ``good`` counts the requests that were not 5xx; ``statuses`` holds the
+    requests by status code and ``latency`` the cumulative latency buckets (upper bound in
+    seconds, requests no slower), so that any objective and percentile can be computed again.
+    """
 
     slo: str
     window_start: float
     window_seconds: float
     good: float
     total: float
+    statuses: tuple[tuple[str, float], ...] = ()
+    latency: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

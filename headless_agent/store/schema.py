@@ -454,6 +454,15 @@ def _v6_silences(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
     db.table("silences").create_index(["expires_at"])
 
 
+def _v7_slo_traffic(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
+    # Requests by status and latency buckets of each SLO window (JSON), so that objectives
+    # and percentiles can be computed again from what is stored.
+    table = db.table("slo_windows")
+    table.add_column("statuses", str, not_null_default="")
+    table.add_column("latency", str, not_null_default="")
+    table.create_index(["cluster_id", "window_seconds", "window_start"])
+
+
 Migration = Callable[[sqlite_utils.Database, SeriesLayout], None]
 
 #: MIGRATIONS[n] takes a file from version n to n + 1
@@ -464,6 +473,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_slo_audit_outbox,
     _v5_audit_chain,
     _v6_silences,
+    _v7_slo_traffic,
 )
 LATEST_VERSION = len(MIGRATIONS)
 
