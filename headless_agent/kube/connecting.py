@@ -16,6 +16,7 @@ Everything here blocks (files, subprocesses): call it from a worker thread.
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import shutil
 import ssl
@@ -34,10 +35,16 @@ from kubernetes.config.kube_config import ConfigNode
 from headless_agent.kube.errors import ConfigError, ExecPluginFailed, ExecPluginMissing
 from headless_agent.kube.kubeconfig import KubeconfigSet
 
-# Keys and certificates the loader materialises from inline data go here, readable by us
-# only, and removed when the process ends.
-_TEMP_DIR = tempfile.mkdtemp(prefix="atlhyper-kube-")
-atexit.register(shutil.rmtree, _TEMP_DIR, ignore_errors=True)
+
+@functools.cache
+def _temp_dir() -> str:
+    """Where the loader materialises keys and certificates from inline kubeconfig data:
+    readable by us only, removed when the process ends. Made on first use, so a process
+    that never needs it (the agent in a pod, with a read-only root) never asks for one."""
+    folder = tempfile.mkdtemp(prefix="atlhyper-kube-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
 
 
 @dataclass(slots=True)
@@ -99,7 +106,7 @@ def resolve_credentials(
                         context=context,
                         client_configuration=configuration,
                         persist_config=False,
-                        temp_file_path=_TEMP_DIR,
+                        temp_file_path=_temp_dir(),
                     )
         except KeyError as error:
             raise ConfigError(str(error.args[0])) from None

@@ -73,9 +73,8 @@ def test_the_image_builds_and_runs_as_nobody_with_its_version(context: Path, ima
     [inspected] = json.loads(_docker("image", "inspect", tag).stdout)
     assert inspected["Config"]["User"] == "65534:65534"
     assert inspected["Config"]["Labels"]["org.opencontainers.image.version"] == VERSION
-    # A read-only root filesystem, as the manifests ask, and a writable /tmp: the engine
-    # makes a private temp folder when it is imported (docs/PACKAGING.md: the agent's
-    # Deployment does not mount one yet).
+    # A read-only root filesystem and a writable /tmp, as the agent's Deployment has them
+    # (an in-memory emptyDir there).
     run = ("run", "--rm", "--read-only", "--tmpfs", "/tmp", "--network=host")
     if image == "agent":
         result = _docker(*run, tag, "--version", timeout=120)
