@@ -121,7 +121,7 @@ class SloCollector:
                     if isinstance(handle.target, KubeTarget):
                         try:
                             await self.collect(
-                                name, handle.state, await self._api(name, handle.target)
+                                name, handle.state, await self.api_for(name, handle.target)
                             )
                         except KubeError as error:
                             log.warning("SLO metrics of %s: %s", name, error)
@@ -131,7 +131,8 @@ class SloCollector:
                 for api in self._apis.values():
                     await api.aclose()
 
-    async def _api(self, name: str, target: KubeTarget) -> KubeApi:
+    async def api_for(self, name: str, target: KubeTarget) -> KubeApi:
+        """The cluster's API client (credentials resolved once, in a worker thread)."""
         api = self._apis.get(name)
         if api is None:
             credentials = await trio.to_thread.run_sync(
