@@ -44,6 +44,8 @@ class ViewContext:
     cluster: str | None = None
     #: the namespace chosen in the namespace filter ("" for all)
     namespace: str = ""
+    #: the cluster of the row a context menu was opened on (tables can show several)
+    row_cluster: str | None = None
 
 
 def _nothing(*_: Any) -> None:

@@ -57,6 +57,7 @@ from headless_agent.kube.health import ConnectionState
 from headless_agent.kube.kubeconfig import KubeconfigSet
 from headless_agent.ops.commands import Command
 from headless_agent.ops.runner import Operations, Safety
+from headless_agent.state.cluster_state import ClusterState
 from headless_agent.state.records import PodRecord
 
 _STATE_COLOURS = {
@@ -114,6 +115,7 @@ class MainWindow(QMainWindow):
         self._kubeconfigs: KubeconfigSet | None = None
         self._extra_path: list[str] = []
         self._selected: str | None = None
+        self._all_mode = False
 
         self.banner = QLabel()
         self.banner.setObjectName("demoBanner")
@@ -145,6 +147,18 @@ class MainWindow(QMainWindow):
         self.clusters.setMinimumWidth(240)
         self.clusters.setSpacing(3)
         self.clusters.currentItemChanged.connect(self._cluster_selected)
+        # A click on the cluster already current leaves the all-clusters view for it.
+        self.clusters.itemClicked.connect(
+            lambda item: self.all_button.isChecked() and self._cluster_selected(item, None)
+        )
+        self.all_button = QPushButton()
+        self.all_button.setCheckable(True)
+        self.all_button.toggled.connect(self._all_toggled)
+        sidebar = QWidget()
+        sidebar_layout = QVBoxLayout(sidebar)
+        sidebar_layout.setContentsMargins(0, 0, 0, 0)
+        sidebar_layout.addWidget(self.all_button)
+        sidebar_layout.addWidget(self.clusters, 1)
 
         self.anomaly_model: AnomalyTableModel | None = None
         self.anomaly_view = QTableView()
@@ -220,7 +234,7 @@ class MainWindow(QMainWindow):
         right_layout.addLayout(status_row)
         right_layout.addWidget(self.tabs, 1)
         splitter = QSplitter()
-        splitter.addWidget(self.clusters)
+        splitter.addWidget(sidebar)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
         self.splitter = splitter
@@ -242,6 +256,7 @@ class MainWindow(QMainWindow):
             "nodes": self.node_view,
             "workloads": self.workload_view,
         }
+        self._set_all_mode(False)
         self.tabs.setCurrentIndex(self.preferences.restore_window(self, splitter))
         for key, view in self._tables.items():
             if key != "anomalies":  # its model comes with the engine: restored in attach
@@ -255,6 +270,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(tr("app.title_demo") if demo else tr("app.title"))
         self.banner.setText(tr("banner.demo"))
         self.language_label.setText(tr("language.label"))
+        self.all_button.setText(tr("sidebar.all_clusters"))
+        self.all_button.setToolTip(tr("sidebar.all_clusters_hint"))
         self.palette_button.setText(tr("palette.button"))
         self.palette_button.setToolTip(tr("palette.hint"))
         self.settings_button.setText(tr("settings.button"))
@@ -370,7 +387,7 @@ class MainWindow(QMainWindow):
         item.setText(f"{label}\n{tr(f'state.{snapshot.state.value}')}")
         item.setForeground(QColor(_STATE_COLOURS[snapshot.state]))
         description = tr("cluster.demo_description") if handle.is_demo else handle.description
-        tooltip = [description, *snapshot.hidden]
+        tooltip = [description, *snapshot.hidden_texts(self.language.code)]
         if snapshot.last_error:
             tooltip.append(tr("status.last_error", error=snapshot.error_text(self.language.code)))
         item.setToolTip("\n".join(t for t in tooltip if t))
@@ -383,7 +400,8 @@ class MainWindow(QMainWindow):
         tr = self.language.tr
         state = tr(f"state.{snapshot.state.value}")
         description = tr("cluster.demo_description") if handle.is_demo else handle.description
-        parts = [f"<b>{name}</b> — {state}", description, *snapshot.hidden]
+        hidden = snapshot.hidden_texts(self.language.code)
+        parts = [f"<b>{name}</b> — {state}", description, *hidden]
         if snapshot.last_error:
             error = tr("status.last_error", error=snapshot.error_text(self.language.code))
             parts.append(f"<span style='color:#d64545'>{error}</span>")
@@ -584,11 +602,12 @@ class MainWindow(QMainWindow):
             self.theme.set(choice)
             self.preferences.theme = choice
 
-    def _fill_namespaces(self, handle: ClusterHandle) -> None:
-        """The selected cluster's namespaces (from its state) in the filter."""
+    def _fill_namespaces(self, *handles: ClusterHandle) -> None:
+        """The shown clusters' namespaces (from their state) in the filter."""
         current = self.namespace_box.currentData() or ""
-        names = sorted({r.name for r in handle.state.records("Namespace")})
-        names += sorted({r.namespace for r in handle.state.records("Pod")} - set(names))
+        found = {r.name for h in handles for r in h.state.records("Namespace")}
+        found |= {r.namespace for h in handles for r in h.state.records("Pod")}
+        names = sorted(found)
         self.namespace_box.blockSignals(True)
         self.namespace_box.clear()
         self.namespace_box.addItem(self.language.tr("namespace.all"), "")
@@ -618,13 +637,20 @@ class MainWindow(QMainWindow):
         if not index.isValid():
             return
         row = proxy.mapToSource(index).row()
+        if self.context is not None:
+            self.context.row_cluster = model.cluster_of(row)
         self._run_menu(view, point, model.kind_of(row), model.record(row))
 
-    def open_operation(self, command: Command) -> OperationDialog | None:
-        """Open the dialog for ``command`` on the selected cluster (its preview first)."""
+    def open_operation(
+        self, command: Command, cluster: str | None = None
+    ) -> OperationDialog | None:
+        """Open the dialog for ``command`` on ``cluster`` — by default the one the context
+        menu was opened on, or the selected one (its preview first)."""
         if self._hub is None or self._nursery is None or self.ops is None:
             return None
-        handle = self._hub.clusters.get(self._selected or "")
+        if cluster is None and self.context is not None:
+            cluster = self.context.row_cluster
+        handle = self._hub.clusters.get(cluster or self._selected or "")
         if handle is None:
             return None
         params = dict(command.params)
@@ -666,6 +692,11 @@ class MainWindow(QMainWindow):
         if item is None or self._hub is None or self._nursery is None:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
+        if self.all_button.isChecked():  # back to this one cluster
+            self.all_button.blockSignals(True)
+            self.all_button.setChecked(False)
+            self.all_button.blockSignals(False)
+            self._set_all_mode(False)
         handle = self._hub.clusters.get(name)
         if handle is None and self._kubeconfigs is not None and name in self._kubeconfigs.contexts:
             target = KubeTarget(self._kubeconfigs, name, extra_path=self._extra_path)
@@ -696,6 +727,70 @@ class MainWindow(QMainWindow):
                             model.apply(batch)
                 finally:
                     subscription.close()
+
+        self._nursery.start_soon(follow)
+
+    # --- all clusters at once ----------------------------------------------------------------
+
+    @property
+    def all_clusters(self) -> bool:
+        """The tables show every watched cluster, with a cluster column."""
+        return self._all_mode
+
+    def _set_all_mode(self, on: bool) -> None:
+        self._all_mode = on
+        for model, view in (
+            (self.pod_model, self.pod_view),
+            (self.node_model, self.node_view),
+            (self.workload_model, self.workload_view),
+        ):
+            view.setColumnHidden(model.cluster_column, not on)
+
+    def _all_toggled(self, on: bool) -> None:
+        if on:
+            self._show_all_clusters()
+        else:
+            self._set_all_mode(False)
+            self._cluster_selected(self.clusters.currentItem(), None)
+
+    def _show_all_clusters(self) -> None:
+        if self._hub is None or self._nursery is None:
+            return
+        self._set_all_mode(True)
+        self._selected = None
+        handles = [h for h in self._hub.clusters.values()]
+        synced = sum(h.health.snapshot.state is ConnectionState.SYNCED for h in handles)
+        tr = self.language.tr
+        self.cluster_status.setText(
+            f"<b>{tr('sidebar.all_clusters')}</b> — "
+            + tr("status.all_clusters", synced=synced, total=len(handles))
+        )
+        if self.context is not None:
+            self.context.cluster = None
+            for spec, widget in self.view_specs:
+                spec.cluster_changed(widget, self.context)
+        if self._follow_scope is not None:
+            self._follow_scope.cancel()
+        scope = self._follow_scope = trio.CancelScope()
+        states = [h.state for h in handles]
+
+        async def follow_one(state: ClusterState) -> None:
+            subscription = state.subscribe()
+            try:
+                async for batch in subscription:
+                    for model in self.record_models:
+                        model.apply(batch, cluster=state.cluster)
+            finally:
+                subscription.close()
+
+        async def follow() -> None:
+            with scope:
+                for model in self.record_models:
+                    model.show_all(states)
+                self._fill_namespaces(*handles)
+                async with trio.open_nursery() as each:
+                    for state in states:
+                        each.start_soon(follow_one, state)
 
         self._nursery.start_soon(follow)
 

@@ -25,9 +25,9 @@ class RowsTableModel(QAbstractTableModel, Generic[Row]):
         language.changed.connect(self._language_changed)
 
     def _language_changed(self) -> None:
-        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.columns) - 1)
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, self.columnCount() - 1)
         if self._rows:
-            last = self.index(len(self._rows) - 1, len(self.columns) - 1)
+            last = self.index(len(self._rows) - 1, self.columnCount() - 1)
             self.dataChanged.emit(self.index(0, 0), last)
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008

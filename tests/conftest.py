@@ -30,6 +30,17 @@ def kube_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KwokClust
         cluster.delete()
 
 
+@pytest.fixture(autouse=True)
+def private_user_folders(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's settings, alert rules and history default to the user's folders: in
+    tests they are fresh ones, so no test reads or changes what a person keeps there."""
+    home = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """In CI a skipped cluster test is a failure: those tests must always run there."""

@@ -17,6 +17,7 @@ from desktop.main_window import MainWindow
 from desktop.preferences import Preferences
 from desktop.settings_dialog import SettingsDialog
 from desktop.theme import Theme
+from headless_agent.ops.commands import Command
 from tests.gui.conftest import AppFactory
 
 pytestmark = pytest.mark.gui
@@ -126,3 +127,50 @@ def test_settings_apply_language_theme_and_notifications_and_they_are_remembered
     assert second.tabs.currentIndex() == 2
     assert second.pod_view.columnWidth(1) == 411
     second.close()
+
+
+def test_all_clusters_in_one_list_with_a_cluster_column_and_operations_on_the_rows_cluster(
+    running_app: AppFactory, qtbot: QtBot
+) -> None:
+    window = running_app(lambda hub: hub.watch_demo(speed=1))
+    hub = window.context.hub if window.context else None
+    assert hub is not None
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() > 0, timeout=5000)
+    column = window.pod_model.cluster_column
+    assert window.pod_view.isColumnHidden(column)
+    expected = {
+        name: len(list(handle.state.records("Pod"))) for name, handle in hub.clusters.items()
+    }
+    window.all_button.click()
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() == sum(expected.values()), timeout=5000)
+    assert not window.pod_view.isColumnHidden(column)
+    assert window.pod_model.headerData(column, Qt.Orientation.Horizontal) == "Cluster"
+    shown: dict[str, int] = {}
+    for row in range(window.pod_model.rowCount()):
+        cluster = window.pod_model.index(row, column).data()
+        shown[cluster] = shown.get(cluster, 0) + 1
+    assert shown == expected
+    assert "clusters synced" in window.cluster_status.text()
+
+    # An operation from a row acts on that row's cluster, not the one selected before.
+    selected = window.clusters.item(0).data(Qt.ItemDataRole.UserRole)
+    model = window.pod_model
+    other = next(r for r in range(model.rowCount()) if model.cluster_of(r) != selected)
+    record = model.record(other)
+    assert window.context is not None
+    window.context.row_cluster = model.cluster_of(other)  # as the table's context menu does
+    command = Command("restart-pod", "Pod", record.namespace, record.name)
+    dialog = window.open_operation(command)
+    assert dialog is not None and dialog.handle.name == model.cluster_of(other) != selected
+    dialog.close()
+
+    # Choosing a cluster in the sidebar goes back to that one cluster.
+    window.clusters.setCurrentRow(1)
+    qtbot.waitUntil(lambda: window.pod_view.isColumnHidden(column), timeout=5000)
+    second = window.clusters.item(1).data(Qt.ItemDataRole.UserRole)
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() == expected[second], timeout=5000)
+    assert not window.all_button.isChecked()
+    window.all_button.click()  # and the button, pressed again, too
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() == sum(expected.values()))
+    window.all_button.click()
+    qtbot.waitUntil(lambda: window.pod_model.rowCount() == expected[second], timeout=5000)
