@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import shiboken6
 import trio
@@ -16,11 +17,17 @@ from desktop.preferences import Preferences
 from desktop.preferences import default_path as default_preferences_path
 from desktop.theme import Theme
 from desktop.trio_guest import TrioGuest
+from desktop.welcome_dialog import WelcomeDialog
 from headless_agent import i18n
-from headless_agent.agent.client import add_source_options, agents_from_options
+from headless_agent.agent.client import (
+    AgentTarget,
+    add_source_options,
+    agents_from_options,
+    read_token_file,
+)
 from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
-from headless_agent.kube.kubeconfig import KubeconfigSet, load_kubeconfigs
+from headless_agent.kube.kubeconfig import KubeconfigSet, kubeconfig_paths, load_kubeconfigs
 from headless_agent.store import StoreOpenError
 from headless_agent.store.session import open_session_history
 
@@ -78,18 +85,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_clusters(hub: Hub, args: argparse.Namespace, kubeconfigs: KubeconfigSet) -> None:
-    """Watch the requested agents and contexts, the current context, or — with neither a
-    kubeconfig nor an agent — the demo."""
+def add_clusters(
+    hub: Hub,
+    args: argparse.Namespace,
+    kubeconfigs: KubeconfigSet,
+    saved_agents: list[tuple[str, AgentTarget]] = [],  # noqa: B006 (read only)
+) -> None:
+    """Watch the requested agents and contexts, the current context, the agents added in
+    the app before, or — with neither a kubeconfig nor an agent — the demo."""
     for name, target in agents_from_options(args):
         hub.watch_agent(name, target)
     if args.agent and not args.context and not args.demo:
         return
+    if not args.demo:
+        for name, target in saved_agents:
+            if name not in hub.clusters:
+                hub.watch_agent(name, target)
     contexts = args.context or (
         [kubeconfigs.current_context] if kubeconfigs.current_context else []
     )
-    if args.demo or not kubeconfigs.contexts:
+    if args.demo or (not kubeconfigs.contexts and not saved_agents):
         hub.watch_demo(speed=args.demo_speed)
+        return
+    if not kubeconfigs.contexts:
         return
     if not contexts:
         contexts = sorted(kubeconfigs.contexts)[:1]
@@ -111,25 +129,43 @@ async def open_history(hub: Hub, setting: str | None) -> str | None:
     return None
 
 
+def saved_agents(preferences: Preferences) -> list[tuple[str, AgentTarget]]:
+    """The agents added in the app (their tokens from their private files); one whose
+    token file is gone is skipped with a word on stderr."""
+    found = []
+    for agent in preferences.agents:
+        try:
+            token = read_token_file(agent.get("token_file", ""))
+        except ValueError as error:
+            print(f"atlhyper: agent {agent.get('name')!r} skipped: {error}", file=sys.stderr)
+            continue
+        target = AgentTarget(agent["url"], token, ca_file=agent.get("ca_file") or None)
+        found.append((agent["name"], target))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     if args.self_test:
         from desktop.self_test import run_self_test
 
         return run_self_test(args.language)
-    hub = Hub()
-    kubeconfigs = load_kubeconfigs()
-    try:
-        add_clusters(hub, args, kubeconfigs)
-    except ValueError as error:  # a malformed --agent or a missing token
-        print(f"atlhyper: {error}", file=sys.stderr)
-        return 2
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("AtlHyper")
     app.setOrganizationName("AtlHyper")
     # Qt must not quit before trio has finished: the guest run's done callback quits it.
     app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
     preferences = Preferences(default_preferences_path())
+    hub = Hub()
+    added = [Path(f) for f in preferences.kubeconfig_files if Path(f).exists()]
+    kubeconfigs = load_kubeconfigs([*kubeconfig_paths(), *added])
+    agents = saved_agents(preferences)
+    try:
+        add_clusters(hub, args, kubeconfigs, agents)
+    except ValueError as error:  # a malformed --agent or a missing token
+        print(f"atlhyper: {error}", file=sys.stderr)
+        return 2
+    first_run = not kubeconfigs.contexts and not agents and not args.agent and not args.demo
     theme = Theme(app, preferences.theme)
     language = Language(args.language or preferences.language)
     window = MainWindow(language, preferences=preferences, theme=theme)
@@ -146,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             if not args.demo:
                 window.offer_contexts(kubeconfigs, args.extra_path)
+            if first_run and args.quit_after is None:
+                # No kubeconfig: the demo runs behind a welcome that offers the rest.
+                window.welcome = WelcomeDialog(language, preferences, hub, nursery, window)
+                window.welcome.open()
             if args.quit_after is not None:
                 await trio.sleep(args.quit_after)
                 if args.screenshot:

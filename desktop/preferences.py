@@ -7,6 +7,9 @@ read or delete). ``Preferences(None)`` remembers nothing — for tests and the s
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -67,6 +70,51 @@ class Preferences:
     @notifications.setter
     def notifications(self, on: bool) -> None:
         self._set("general/notifications", on)
+
+    # --- clusters added in the app ------------------------------------------------------------
+
+    @property
+    def kubeconfig_files(self) -> list[str]:
+        """Kubeconfig files added in the app, read besides kubectl's own."""
+        value = self._get("clusters/kubeconfig_files", "[]")
+        try:
+            files = json.loads(str(value))
+        except ValueError:
+            return []
+        return [str(f) for f in files] if isinstance(files, list) else []
+
+    @kubeconfig_files.setter
+    def kubeconfig_files(self, files: list[str]) -> None:
+        self._set("clusters/kubeconfig_files", json.dumps(files))
+
+    @property
+    def agents(self) -> list[dict[str, str]]:
+        """Agents added in the app: name, url, ca_file and the file holding the token (the
+        token itself is never in this file)."""
+        value = self._get("clusters/agents", "[]")
+        try:
+            agents = json.loads(str(value))
+        except ValueError:
+            return []
+        return [a for a in agents if isinstance(a, dict)] if isinstance(agents, list) else []
+
+    @agents.setter
+    def agents(self, agents: list[dict[str, str]]) -> None:
+        self._set("clusters/agents", json.dumps(agents))
+
+    def save_token(self, name: str, token: str) -> Path:
+        """Keep an agent's token in a file only the user can read; returns its path."""
+        if self.path is not None:
+            folder = self.path.parent / "agents"
+        else:  # nothing is kept: a folder for this run only
+            folder = Path(tempfile.mkdtemp(prefix="atlhyper-agents-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        path = folder / f"{name}.token"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(token + "\n")
+        return path
 
     # --- the window --------------------------------------------------------------------------
 

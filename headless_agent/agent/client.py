@@ -168,6 +168,37 @@ async def agent_client(
     )
 
 
+@dataclass(frozen=True)
+class AgentCheck:
+    """What a connection test found: whether the agent answered and took the token, and
+    its cluster's state (``detail``: the agent's or the network's own words)."""
+
+    ok: bool
+    state: str = ""
+    detail: str = ""
+
+
+CHECK_TIMEOUT = 10.0
+
+
+async def check_agent(target: AgentTarget) -> AgentCheck:
+    """Reach the agent, ask for its cluster's state, and prove the token with a request
+    that needs it (the audit feed past its end: an empty answer)."""
+    try:
+        with trio.fail_after(CHECK_TIMEOUT):
+            async with await agent_client(target, read_timeout=CHECK_TIMEOUT) as client:
+                ready = await client.get("/readyz")
+                if ready.status_code not in (200, 503):  # 503: up, its cluster not synced yet
+                    _check(ready)
+                state = ready.json().get("state", "")
+                _check(await client.get("/v1/audit", params={"after": 2**62}))
+    except trio.TooSlowError:
+        return AgentCheck(False, detail=f"no answer within {CHECK_TIMEOUT:.0f} s")
+    except (httpx.HTTPError, KubeError, ValueError, OSError) as error:
+        return AgentCheck(False, detail=f"{type(error).__name__}: {error}")
+    return AgentCheck(True, state=str(state))
+
+
 class AnomalyMirror:
     """The agent's open anomalies, kept current from its transitions; the same surface as
     a Detector, so the Hub and its consumers cannot tell the two apart."""

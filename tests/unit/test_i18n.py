@@ -20,6 +20,14 @@ from desktop.anomaly_table import AnomalyTableModel
 from desktop.audit_view import AuditTableModel
 from desktop.history_models import EpisodeTableModel, EventTableModel
 from desktop.node_table import NodeTableModel
+from desktop.overview_models import (
+    NODE_STATES,
+    POD_STATES,
+    RecentAlertModel,
+    RecentEventModel,
+    TopAnomalyModel,
+)
+from desktop.overview_view import CARDS as OVERVIEW_CARDS
 from desktop.pod_table import PodTableModel
 from desktop.silence_dialog import MATCHERS
 from desktop.theme import CHOICES as THEME_CHOICES
@@ -36,7 +44,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|metrics)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|welcome|metrics|overview)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -113,6 +121,9 @@ def used_message_ids() -> set[str]:
         ChannelTableModel,
         SilenceTableModel,
         DeliveryTableModel,
+        TopAnomalyModel,
+        RecentEventModel,
+        RecentAlertModel,
     )
     used |= {f"column.{c}" for table in tables for c in table.columns}
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
@@ -126,6 +137,9 @@ def used_message_ids() -> set[str]:
     used |= {f"silence.field.{field}" for field in (*MATCHERS, "duration", "comment")}
     used |= {f"delivery.{state}" for state in ("pending", "delivered", "failed")}
     used |= {f"settings.theme.{choice}" for choice in THEME_CHOICES}
+    used |= {f"overview.card.{card}" for card in OVERVIEW_CARDS}
+    used |= {f"overview.node.{state}" for state in NODE_STATES}
+    used |= {f"overview.pod.{state}" for state in POD_STATES}
     # How each kind of cluster error is put in words (a class attribute, maybe inherited).
     used |= {error.explanation for error in _subclasses(kube_errors.KubeError)}
     return used
@@ -217,3 +231,24 @@ def test_a_clusters_last_error_is_shown_in_the_ui_language() -> None:
     shown = snapshot.error_text("zh")
     assert shown is not None and shown.endswith(snapshot.last_error)
     assert shown.startswith(i18n.message("zh", "error.unreachable", detail="").rstrip())
+
+
+def test_what_rbac_hides_is_said_in_the_ui_language() -> None:
+    from headless_agent.kube.cluster_source import _namespace_note
+    from headless_agent.kube.resources import WATCHED_KINDS
+
+    pods = next(kind for kind in WATCHED_KINDS if kind.kind == "Pod")
+    health = ClusterHealth("prod")
+    health.hidden("Pod", *_namespace_note(pods, ["team-a", "team-b"], ["ops"], False))
+    [english] = health.snapshot.hidden
+    assert english == (
+        "pods: cluster-wide listing is forbidden; showing namespaces team-a, team-b; "
+        "forbidden in 1 other namespace; other namespaces cannot be discovered "
+        "(listing namespaces is forbidden)"
+    )
+    assert health.snapshot.hidden_texts("en") == (english,)
+    [japanese] = health.snapshot.hidden_texts("ja")
+    assert "team-a, team-b" in japanese and re.search(r"[\u3040-\u30ff]", japanese)
+    # A note given only in words (an agent's relay) is shown as it came.
+    health.hidden("Node", "nodes: hidden")
+    assert health.snapshot.hidden_texts("zh")[0] == "nodes: hidden"
