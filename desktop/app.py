@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     added = [Path(f) for f in preferences.kubeconfig_files if Path(f).exists()]
     kubeconfigs = load_kubeconfigs([*kubeconfig_paths(), *added])
     agents = saved_agents(preferences)
+    args.extra_path = [*args.extra_path, *preferences.extra_path]
     try:
         add_clusters(hub, args, kubeconfigs, agents)
     except ValueError as error:  # a malformed --agent or a missing token

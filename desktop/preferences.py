@@ -102,6 +102,27 @@ class Preferences:
     def agents(self, agents: list[dict[str, str]]) -> None:
         self._set("clusters/agents", json.dumps(agents))
 
+    def forget_agents(self, names: list[str]) -> None:
+        """Drop these agents, and their token files with them."""
+        for agent in self.agents:
+            if agent.get("name") in names and agent.get("token_file"):
+                Path(agent["token_file"]).unlink(missing_ok=True)
+        self.agents = [a for a in self.agents if a.get("name") not in names]
+
+    @property
+    def extra_path(self) -> list[str]:
+        """Folders searched for kubeconfig credential plugins, besides PATH."""
+        value = self._get("clusters/extra_path", "[]")
+        try:
+            folders = json.loads(str(value))
+        except ValueError:
+            return []
+        return [str(f) for f in folders] if isinstance(folders, list) else []
+
+    @extra_path.setter
+    def extra_path(self, folders: list[str]) -> None:
+        self._set("clusters/extra_path", json.dumps(folders))
+
     def save_token(self, name: str, token: str) -> Path:
         """Keep an agent's token in a file only the user can read; returns its path."""
         if self.path is not None:

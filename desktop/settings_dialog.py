@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import desktop.settings_pages  # noqa: F401  (registers the Clusters and History pages)
 from desktop.extensions import REGISTRY, SettingsPage, ViewContext
 from desktop.language import Language
 from desktop.preferences import Preferences

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDoubleSpinBox
 from pytestqt.qtbot import QtBot
 
 from desktop.command_palette import CommandPalette, Entry, matching
@@ -16,6 +16,7 @@ from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.preferences import Preferences
 from desktop.settings_dialog import SettingsDialog
+from desktop.settings_pages import ClustersPage, HistoryPage
 from desktop.theme import Theme
 from headless_agent.ops.commands import Command
 from tests.gui.conftest import AppFactory
@@ -174,3 +175,50 @@ def test_all_clusters_in_one_list_with_a_cluster_column_and_operations_on_the_ro
     qtbot.waitUntil(lambda: window.pod_model.rowCount() == sum(expected.values()))
     window.all_button.click()
     qtbot.waitUntil(lambda: window.pod_model.rowCount() == expected[second], timeout=5000)
+
+
+def test_settings_pages_show_the_history_and_change_how_long_it_is_kept(
+    running_app: AppFactory, qtbot: QtBot, tmp_path: Path
+) -> None:
+    window = running_app(lambda hub: hub.watch_demo(speed=30), history=tmp_path / "h.sqlite3")
+    dialog = window.open_settings()
+    pages = {page.key: widget for page, widget in dialog.extra}
+    history = pages["history"]
+    assert isinstance(history, HistoryPage)
+    qtbot.waitUntil(lambda: history.table.rowCount() > 0, timeout=10000)
+    assert "MiB" in history.summary.text()
+    kinds = [history.table.item(r, 0).text() for r in range(history.table.rowCount())]
+    row = kinds.index("events")
+    box = history.table.cellWidget(row, 2)
+    assert isinstance(box, QDoubleSpinBox)
+    box.setValue(3)
+    assert set(history.changed_rules()) == {"events"}
+    dialog.apply()
+    store = history.store
+    assert store is not None
+
+    def kept() -> float | None:
+        store.flush()
+        return store.retention()["events"].max_age
+
+    qtbot.waitUntil(lambda: kept() == 3 * 86400, timeout=5000)
+
+
+def test_the_clusters_page_forgets_an_agent_and_its_token(
+    running_app: AppFactory, qtbot: QtBot
+) -> None:
+    window = running_app(lambda hub: hub.watch_demo(speed=1))
+    preferences = window.preferences
+    token = preferences.save_token("edge", "secret-token")
+    preferences.agents = [{"name": "edge", "url": "https://e:8443", "token_file": str(token)}]
+    preferences.kubeconfig_files = ["/home/me/lab.yaml"]
+    dialog = window.open_settings()
+    page = {page.key: widget for page, widget in dialog.extra}["clusters"]
+    assert isinstance(page, ClustersPage)
+    assert page.files.item(0).text() == "/home/me/lab.yaml"
+    assert page.agents.item(0).text().startswith("edge")
+    page.agents.item(0).setSelected(True)
+    page._remove(page.agents)
+    dialog.apply()
+    assert preferences.agents == [] and not token.exists()
+    assert preferences.kubeconfig_files == ["/home/me/lab.yaml"]
