@@ -43,6 +43,8 @@ import argparse
 import datetime
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +91,7 @@ from tests.kubeharness.cluster import ClusterStartError, KwokCluster, start_clus
 from tests.kubeharness.kube_state_metrics import KSM_VERSION, ensure_kube_state_metrics
 
 MODULE = "tests.benchmarks.bench_alert_latency"
+nan = float("nan")
 CLUSTER_NAME = "atlhyper-bench-alerts"
 FULL_INCIDENTS = 100
 STOCK_HOLD = 15 * 60.0  # the mixin's ``for: 15m``, added to the pipeline's figure
@@ -106,8 +109,9 @@ SECTION = DocsSection(
 
 # The crash-loop alert of the kubernetes-mixin (github.com/kubernetes-monitoring/
 # kubernetes-mixin, alerts/apps_alerts.libsonnet), as it is rendered with the mixin's
-# default selectors (kube-prometheus and the kube-prometheus-stack chart ship it so). Quoted
-# verbatim; only ``for`` is replaced when the rule file is written (see STOCK_HOLD).
+# default selectors (kube-prometheus and the kube-prometheus-stack chart ship it so). The
+# expression and ``for`` are the mixin's, verbatim; only ``for`` is replaced when the rule
+# file is written (see STOCK_HOLD).
 KUBE_POD_CRASH_LOOPING = """\
 alert: KubePodCrashLooping
 annotations:
@@ -262,6 +266,10 @@ class WebhookReceiver:
         config.bind = ["127.0.0.1:0"]
         config.accesslog = None
         config.errorlog = None
+        # Never close an idle connection during a run: a sender reusing one at the moment
+        # it is closed sees EOF and sends again (Alertmanager did, with hypercorn's 5 s
+        # default and evaluations every 5 s), which is the receiver's fault, not theirs.
+        config.keep_alive_timeout = 3600
         [self.url] = await nursery.start(serve, app, config)
         return self.url
 
@@ -273,6 +281,19 @@ class WebhookReceiver:
                 for key in _pods_in(path, receipt.body):
                     first.setdefault(key, receipt.at)
         return first
+
+    def save(self, path: Path, incidents: Sequence[Incident]) -> None:
+        """Every incident and receipt as JSON lines, for a look after the run (times are
+        seconds after the first incident)."""
+        start = min((i.visible for i in incidents), default=0.0)
+        with path.open("w") as out:
+            for incident in incidents:
+                key, at = list(incident.key), incident.visible - start
+                out.write(json.dumps({"incident": key, "at": at}) + "\n")
+            for receipt in self.receipts:
+                at = receipt.at - start
+                out.write(json.dumps({"receipt": receipt.path, "at": at, "body": receipt.body}))
+                out.write("\n")
 
     def messages(self, path: str) -> list[dict[str, Any]]:
         return [r.body for r in self.receipts if r.path == path]
@@ -436,10 +457,10 @@ resolved = false
 
 
 def _binary(*names: str) -> str:
+    """The first of ``names`` on PATH (Debian names Alertmanager's command after its package)."""
     for name in names:
-        for folder in os.environ.get("PATH", "").split(os.pathsep):
-            if os.access(Path(folder) / name, os.X_OK):
-                return str(Path(folder) / name)
+        if found := shutil.which(name):
+            return found
     raise RuntimeError(f"{names[0]} is not installed (./dev installs Debian's package)")
 
 
@@ -512,6 +533,7 @@ class PathFigures:
     missing: int = 0
     messages: int = 0
     merged: int = 0  # messages naming more than one pod
+    strays: int = 0  # messages naming a pod that was not one of the profile's incidents
 
 
 @dataclass
@@ -523,6 +545,9 @@ class ProfileResult:
     patch_seconds: list[float] = field(default_factory=list)  # each PATCH's round trip
     ready_seconds: float = 0.0  # from the paths' start until both were ready
     seconds: float = 0.0  # the whole profile, pods created to the last alert
+    #: how long after each scrape of kube-state-metrics Prometheus evaluated the rule (both
+    #: schedules are fixed for a Prometheus process; None when the intervals differ)
+    evaluation_after_scrape: float | None = None
 
 
 @dataclass(frozen=True)
@@ -659,7 +684,13 @@ async def measure_profile(
                         service.check_alive()
                     await trio.sleep(0.1)
             await trio.sleep(min(2.0, profile.group_wait + 1))  # a merged or late message
+            result.evaluation_after_scrape = await evaluation_after_scrape(
+                http, prometheus, profile
+            )
         nursery.cancel_scope.cancel()
+    # The next profile's paths must not find these pods still crash-looping.
+    await delete_pods(endpoint, profile, config)
+    receiver.save(folder / "receipts.jsonl", incidents)
     result.patch_seconds = [incident.round_trip for incident in incidents]
     result.atlhyper = path_figures("atlhyper", receiver, incidents)
     result.stock = path_figures("alertmanager", receiver, incidents)
@@ -673,8 +704,68 @@ async def measure_profile(
     return result
 
 
+async def evaluation_after_scrape(
+    client: httpx.AsyncClient, prometheus: Service, profile: Profile
+) -> float | None:
+    """Seconds from a scrape of kube-state-metrics to the next evaluation of the rule.
+
+    Prometheus spreads targets and rule groups over their interval by a hash (of the
+    target, of the group's file and name), so this offset is fixed for one process and
+    differs from one to the next; with equal intervals it decides where in its possible
+    range this run's stock latencies fall.
+    """
+    if profile.scrape_interval != profile.evaluation_interval:
+        return None
+    targets = await _get(client, f"{prometheus.url}/api/v1/targets")
+    rules = await _get(client, f"{prometheus.url}/api/v1/rules")
+    if targets is None or rules is None:
+        return None
+    [target] = targets.json()["data"]["activeTargets"]
+    [group] = rules.json()["data"]["groups"]
+    scraped, evaluated = (
+        prometheus_time(target["lastScrape"]),
+        prometheus_time(group["lastEvaluation"]),
+    )
+    return (evaluated - scraped) % profile.scrape_interval
+
+
+def prometheus_time(text: str) -> float:
+    """An RFC 3339 time as Prometheus writes it (nanoseconds, Z) as a Unix time."""
+    match = re.fullmatch(r"(.+?T[\d:]+)(?:\.(\d+))?(Z|[+-][\d:]+)", text)
+    if match is None:
+        raise ValueError(f"not an RFC 3339 time: {text!r}")
+    base, fraction, zone = match.groups()
+    zone = "+00:00" if zone == "Z" else zone
+    stamp = datetime.datetime.fromisoformat(base + zone).timestamp()
+    return stamp + (float(f"0.{fraction}") if fraction else 0.0)
+
+
+async def delete_pods(endpoint: Endpoint, profile: Profile, config: BenchConfig) -> None:
+    """Remove a profile's pods at once (grace period 0) and then their namespaces."""
+    async with endpoint.client(16) as client:
+        await send_all(
+            client,
+            (
+                Request("DELETE", f"/api/v1/namespaces/{ns}/pods/{name}", {"gracePeriodSeconds": 0})
+                for ns, name, _node in incident_pods(profile, config)
+            ),
+            16,
+        )
+        await send_all(
+            client,
+            (
+                Request("DELETE", f"/api/v1/namespaces/{name}", {})
+                for name in namespace_names(profile, config)
+            ),
+            4,
+        )
+
+
 def _make_folder(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+    """A fresh folder: a history file left by an earlier run (same pods, same group ids)
+    would make AtlHyper's outbox take the new notifications for ones already sent."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
 
 
 def path_figures(path: str, receiver: WebhookReceiver, incidents: list[Incident]) -> PathFigures:
@@ -694,6 +785,8 @@ def path_figures(path: str, receiver: WebhookReceiver, incidents: list[Incident]
     messages = receiver.messages(path)
     figures.messages = len(messages)
     figures.merged = sum(1 for body in messages if len(_pods_in(path, body)) > 1)
+    ours = {incident.key for incident in incidents}
+    figures.strays = sum(1 for body in messages if not set(_pods_in(path, body)) <= ours)
     return figures
 
 
@@ -832,6 +925,19 @@ def check(report: BenchReport) -> list[str]:
                     f"{name}: {path} never notified {figures.missing} of "
                     f"{report.config.incidents} incidents; its percentiles leave them out"
                 )
+            if figures.strays:
+                warnings.append(
+                    f"{name}: {figures.strays} of {path}'s messages named pods that were not "
+                    "this profile's incidents"
+                )
+            repeated = (
+                figures.messages - figures.strays - (report.config.incidents - figures.missing)
+            )
+            if repeated > 0 and not figures.merged:
+                warnings.append(
+                    f"{name}: {path} sent {repeated} notifications a second time (a retry: "
+                    "the first receipt counts)"
+                )
             if figures.merged:
                 warnings.append(
                     f"{name}: {figures.merged} of {path}'s messages named more than one pod "
@@ -921,6 +1027,7 @@ def detail_lines(report: BenchReport) -> list[str]:
             f"fired the rule {_short(percentile(s.detected, 50))} / "
             f"{_short(percentile(s.detected, 99))} after it (kube-state-metrics, the scrape, "
             f"the evaluation), the rest is Alertmanager's group wait and its webhook"
+            + _offset_text(result)
         )
         lines.append(
             f"*{p.name}*: received {len(a.latencies)} and {len(s.latencies)} of "
@@ -938,7 +1045,15 @@ def detail_lines(report: BenchReport) -> list[str]:
     return lines
 
 
-nan = float("nan")
+def _offset_text(result: ProfileResult) -> str:
+    offset = result.evaluation_after_scrape
+    if offset is None:
+        return ""
+    return (
+        f"; in this run Prometheus evaluated the rule {offset:.1f} s after each scrape of "
+        f"kube-state-metrics (of {duration(result.profile.scrape_interval)}: it differs from "
+        "one Prometheus process to the next)"
+    )
 
 
 def _machine(report: BenchReport) -> str:

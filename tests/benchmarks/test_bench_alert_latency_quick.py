@@ -20,12 +20,21 @@ QUICK = Profile(
     group_wait=0.5,
     spacing=0.5,
 )
+#: A second profile: the first one's pods must be gone before its paths start.
+AGAIN = Profile(
+    "again",
+    scrape_interval=2,
+    evaluation_interval=1,
+    alertmanager_group_wait=0,
+    group_wait=0,
+    spacing=0.3,
+)
 
 
 @pytest.mark.cluster
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)  # a cold build of kube-state-metrics included
 def test_benchmark_runs_with_a_few_incidents(tmp_path: Path) -> None:
-    config = BenchConfig(incidents=4, profiles=(QUICK,), namespaces=2, nodes=2, patience=30)
+    config = BenchConfig(incidents=4, profiles=(QUICK, AGAIN), namespaces=2, nodes=2, patience=30)
     lines: list[str] = []
 
     report = bench_alert_latency.run_benchmark(config, workdir=tmp_path / "run", log=lines.append)
@@ -34,14 +43,20 @@ def test_benchmark_runs_with_a_few_incidents(tmp_path: Path) -> None:
     # A first cluster can be lost to a port another run took at the same moment; the
     # benchmark then starts a fresh one and says so. Anything else is a broken path.
     assert all(w.startswith("first cluster discarded") for w in report.warnings), text
-    [result] = report.results
-    for figures in (result.atlhyper, result.stock):
-        # Every incident reached the receiver, one pod per message, and was timed.
-        assert figures.missing == 0 and len(figures.latencies) == 4, text
-        assert figures.messages == 4 and figures.merged == 0, text
-        assert all(latency > 0 for latency in figures.latencies), text
-        assert len(figures.detected) == 4, text
-    assert len(result.patch_seconds) == 4
+    assert [result.profile for result in report.results] == [QUICK, AGAIN]
+    for result in report.results:
+        for figures in (result.atlhyper, result.stock):
+            # Every incident reached the receiver, one pod per message, and was timed; no
+            # message spoke of the other profile's pods.
+            assert figures.missing == 0 and len(figures.latencies) == 4, text
+            assert figures.messages == 4 and figures.merged == figures.strays == 0, text
+            assert all(latency > 0 for latency in figures.latencies), text
+            assert len(figures.detected) == 4, text
+        assert len(result.patch_seconds) == 4
+    # Equal intervals: the scrape-to-evaluation offset is known; unequal: it is not.
+    offset = report.results[0].evaluation_after_scrape
+    assert offset is not None and 0 <= offset < 1
+    assert report.results[1].evaluation_after_scrape is None
     assert not any(math.isnan(float(cell)) for row in bench_alert_latency.figure_rows(report)
                    for cell in row[1:] if not cell.endswith("x"))  # fmt: skip
     assert "stock / AtlHyper" in text and config.command() in text
