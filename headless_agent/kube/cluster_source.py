@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import trio
 
+from headless_agent import i18n
 from headless_agent.kube.api import KubeApi
 from headless_agent.kube.connecting import Credentials, resolve_credentials
 from headless_agent.kube.errors import Forbidden, KubeError
@@ -83,9 +84,9 @@ async def run_cluster(
             if NAMESPACES in target.kinds:
                 try:
                     await nursery.start(_informer, api, state, NAMESPACES, health, target, None)
-                except Forbidden as error:
+                except Forbidden:
                     namespaces_listable = False
-                    health.hidden("Namespace", _forbidden_note(NAMESPACES, None, error))
+                    health.hidden("Namespace", *_forbidden_note(NAMESPACES))
             for kind in target.kinds:
                 if kind is not NAMESPACES:
                     nursery.start_soon(
@@ -129,11 +130,11 @@ async def _supervise_kind(
     try:
         await _informer(api, state, kind, health, target, None)
         return
-    except Forbidden as error:
-        cluster_wide_error = error
+    except Forbidden:
+        pass  # not cluster-wide: per namespace, where allowed
     state.forget(kind.kind)
     if not kind.namespaced:
-        health.hidden(kind.kind, _forbidden_note(kind, None, cluster_wide_error))
+        health.hidden(kind.kind, *_forbidden_note(kind))
         return
     candidates = _candidate_namespaces(state, target, namespaces_listable)
     health.forget(kind.kind)
@@ -141,7 +142,7 @@ async def _supervise_kind(
     denied: list[str] = []
 
     def note() -> None:
-        health.hidden(kind.kind, _namespace_note(kind, allowed, denied, namespaces_listable))
+        health.hidden(kind.kind, *_namespace_note(kind, allowed, denied, namespaces_listable))
 
     async def one_namespace(namespace: str) -> None:
         try:
@@ -171,18 +172,30 @@ def _candidate_namespaces(
     return names
 
 
-def _forbidden_note(kind: ResourceKind, namespace: str | None, error: KubeError) -> str:
-    scope = "at cluster scope" if namespace is None else f"in namespace {namespace}"
-    return f"{kind.plural}: hidden — not allowed to list {kind.verb_target} {scope}"
+Note = tuple[str, tuple[i18n.Message, ...]]
+
+
+def _note(*parts: i18n.Message) -> Note:
+    """A health note in English words (logs, the agent's wire) and as catalog messages."""
+    english = "; ".join(i18n.render(i18n.DEFAULT_LANGUAGE, part) for part in parts)
+    return english, parts
+
+
+def _forbidden_note(kind: ResourceKind) -> Note:
+    """Kubernetes' resource names (``nodes``) stay as they are in every language."""
+    return _note(("status.hidden_cluster", {"kinds": kind.plural, "what": kind.verb_target}))
 
 
 def _namespace_note(
     kind: ResourceKind, allowed: list[str], denied: list[str], namespaces_listable: bool
-) -> str:
-    shown = ", ".join(allowed) if allowed else "none"
-    note = f"{kind.plural}: cluster-wide listing is forbidden; showing namespaces {shown}"
+) -> Note:
+    parts: list[i18n.Message] = []
+    if allowed:
+        parts.append(("status.hidden_showing", {"kinds": kind.plural, "shown": ", ".join(allowed)}))
+    else:
+        parts.append(("status.hidden_showing_none", {"kinds": kind.plural}))
     if denied:
-        note += f"; forbidden in {len(denied)} other namespace(s)"
+        parts.append(("status.hidden_denied", {"count": len(denied)}))
     if not namespaces_listable:
-        note += "; other namespaces cannot be discovered (listing namespaces is forbidden)"
-    return note
+        parts.append(("status.hidden_undiscoverable", {}))
+    return _note(*parts)

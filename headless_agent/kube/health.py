@@ -45,6 +45,8 @@ class HealthSnapshot:
     #: the last error as a catalog message (None when only its English words are known,
     #: as in the health an agent relays)
     last_error_said: i18n.Message | None = None
+    #: each ``hidden`` note as catalog messages (parts joined), when the engine knows them
+    hidden_said: tuple[tuple[i18n.Message, ...], ...] = ()
 
     def error_text(self, language: str) -> str | None:
         """The last error in ``language``: the engine's sentence translated, the server's
@@ -52,6 +54,16 @@ class HealthSnapshot:
         if self.last_error_said is not None:
             return i18n.render(language, self.last_error_said)
         return self.last_error
+
+    def hidden_texts(self, language: str) -> tuple[str, ...]:
+        """What RBAC hides, in ``language`` (the English notes where no message is known)."""
+        if len(self.hidden_said) != len(self.hidden):
+            return self.hidden
+        separator = i18n.message(language, "status.separator")
+        return tuple(
+            separator.join(i18n.render(language, part) for part in parts) if parts else note
+            for note, parts in zip(self.hidden, self.hidden_said, strict=True)
+        )
 
 
 @dataclass
@@ -63,6 +75,7 @@ class ClusterHealth:
     on_change: Callable[[HealthSnapshot], None] | None = None
     _kinds: dict[str, KindStatus] = field(default_factory=dict)
     _hidden: dict[str, str] = field(default_factory=dict)
+    _hidden_said: dict[str, tuple[i18n.Message, ...]] = field(default_factory=dict)
     _setup_error: KubeError | None = None
     _snapshot: HealthSnapshot | None = None
     _relayed: tuple[ConnectionState, str | None, str | None, tuple[str, ...]] | None = None
@@ -88,9 +101,11 @@ class ClusterHealth:
         status.phase, status.error = "retrying", error
         self._recompute()
 
-    def hidden(self, kind_label: str, note: str) -> None:
-        """RBAC hides (part of) a kind; ``note`` says what, in words."""
+    def hidden(self, kind_label: str, note: str, said: tuple[i18n.Message, ...] = ()) -> None:
+        """RBAC hides (part of) a kind; ``note`` says what, in English words, and ``said``
+        the same as catalog messages (its parts, joined when shown)."""
         self._hidden[kind_label] = note
+        self._hidden_said[kind_label] = said
         status = self._kinds.setdefault(kind_label, KindStatus())
         if status.phase != "watching":
             status.phase = "forbidden"
@@ -140,10 +155,12 @@ class ClusterHealth:
         else:
             state = ConnectionState.CONNECTING
         hidden = tuple(self._hidden[k] for k in sorted(self._hidden))
+        hidden_said = tuple(self._hidden_said.get(k, ()) for k in sorted(self._hidden))
         last_text = str(last_error) if last_error is not None else None
         category = last_error.category if last_error is not None else None
         if self._relayed is not None and self._setup_error is None:
             state, last_text, category, hidden = self._relayed
+            hidden_said = ()  # an agent relays its notes in English
         previous = self._snapshot
         since = previous.since if previous is not None and previous.state == state else self.clock()
         snapshot = HealthSnapshot(
@@ -153,6 +170,7 @@ class ClusterHealth:
             since=since,
             hidden=hidden,
             kinds={k: s.phase for k, s in kinds.items()},
+            hidden_said=hidden_said,
             last_error_said=(
                 last_error.said()
                 if last_error is not None and last_text == str(last_error)
