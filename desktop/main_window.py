@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import desktop.builtin_views  # noqa: F401  (registers the views the window shows)
+import desktop.builtin_views
+import desktop.resources_view  # noqa: F401  (Jobs, Services, Ingresses, claims)
 from desktop.alert_setup import DesktopAlerts
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.command_palette import CommandPalette, Entry
@@ -621,6 +622,10 @@ class MainWindow(QMainWindow):
         namespace = self.namespace_box.currentData() or ""
         for proxy in (self.pod_proxy, self.workload_proxy):
             proxy.set_namespace(namespace)
+        for view in self.views.values():  # registered views that filter by namespace too
+            follow = getattr(view, "set_namespace", None)
+            if follow is not None:
+                follow(namespace)
         if self.context is not None:
             self.context.namespace = namespace
 
@@ -725,6 +730,8 @@ class MainWindow(QMainWindow):
                     async for batch in subscription:
                         for model in self.record_models:
                             model.apply(batch)
+                        if any(change.kind == "Namespace" for change in batch):
+                            self._fill_namespaces(handle)  # one came or went
                 finally:
                     subscription.close()
 
