@@ -12,8 +12,23 @@ from desktop.console_view import ConsoleView
 from desktop.extensions import REGISTRY, MenuAction, ViewContext, ViewSpec
 from desktop.history_view import HistoryView
 from desktop.metrics_view import MetricsView
+from desktop.overview_view import OverviewView
 from headless_agent.ops.commands import Command
 from headless_agent.state.records import Record
+
+# --- the overview: the first view after the window's own tables ------------------------------
+
+REGISTRY.add_view(
+    ViewSpec(
+        "overview",
+        "tab.overview",
+        OverviewView,
+        attach=lambda view, context: view.attach(context),
+        cluster_changed=lambda view, context: view.cluster_changed(),
+        shown=lambda view, context: view.refresh_now(),
+        anomalies_changed=lambda view, context: view.anomalies_changed(),
+    )
+)
 
 #: the operations each kind offers in its context menu, in menu order
 OPERATIONS: dict[str, tuple[str, ...]] = {
