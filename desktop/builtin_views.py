@@ -106,7 +106,7 @@ REGISTRY.add_view(
         "metrics",
         "tab.metrics",
         MetricsView,
-        attach=lambda view, context: view.attach(context.hub.history, context.nursery),
+        attach=lambda view, context: _metrics_attach(view, context),
         cluster_changed=_metrics_follows,
         shown=_metrics_shown,
     )
@@ -145,3 +145,81 @@ def _silence(context: ViewContext, kind: str, anomaly: Any) -> None:
 
 
 REGISTRY.add_action(MenuAction("silence", "silence.from_anomaly", frozenset({"Anomaly"}), _silence))
+
+
+# --- detail pages ------------------------------------------------------------------------------
+# (imported here: the pages come last, after every view and action above)
+
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtWidgets import QDialog  # noqa: E402
+
+from desktop.node_detail import NodeDetailDialog  # noqa: E402
+from desktop.pod_detail import PodDetailDialog  # noqa: E402
+
+
+def open_node_details(context: ViewContext, node: str) -> NodeDetailDialog | None:
+    """The page of ``node`` of the selected cluster, beside the window."""
+    handle = context.hub.clusters.get(context.cluster or "")
+    if handle is None:
+        return None
+    window = context.window
+    dialog = NodeDetailDialog(
+        window.language,
+        handle,
+        context.hub.history,
+        context.nursery,
+        node,
+        open_pod=lambda pod: open_pod_details(context, pod.namespace, pod.name),
+        parent=window,
+    )
+    _show_detail(context, dialog)
+    return dialog
+
+
+def open_pod_details(context: ViewContext, namespace: str, name: str) -> PodDetailDialog | None:
+    """The page of one pod of the selected cluster, beside the window."""
+    handle = context.hub.clusters.get(context.cluster or "")
+    if handle is None:
+        return None
+    window = context.window
+    dialog = PodDetailDialog(
+        window.language,
+        handle,
+        context.hub.history,
+        context.nursery,
+        namespace,
+        name,
+        open_operation=window.open_operation,
+        open_node=lambda node: open_node_details(context, node),
+        parent=window,
+    )
+    _show_detail(context, dialog)
+    return dialog
+
+
+def _show_detail(context: ViewContext, dialog: QDialog) -> None:
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    theme = context.window.theme
+    follow = getattr(dialog, "set_dark", None)
+    if theme is not None and follow is not None:
+        follow(theme.dark)
+        theme.changed.connect(follow)
+    dialog.show()
+
+
+def _details(context: ViewContext, kind: str, record: Record) -> None:
+    if kind == "Node":
+        open_node_details(context, record.name)
+    else:
+        open_pod_details(context, record.namespace, record.name)
+
+
+def _metrics_attach(view: MetricsView, context: ViewContext) -> None:
+    view.attach(context.hub.history, context.nursery)
+    view.details_requested.connect(lambda node: open_node_details(context, node))
+
+
+# First in the menus of nodes and pods: reading before changing.
+REGISTRY.actions.insert(
+    0, MenuAction("details", "detail.action", frozenset({"Node", "Pod"}), _details)
+)

@@ -1,0 +1,137 @@
+"""Pieces the detail pages share: a grid of facts, small read-only tables whose headers
+come from the catalogs, and a task that follows one cluster's changes for a page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import trio
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from desktop.language import Language
+from headless_agent import i18n
+from headless_agent.state.cluster_state import Change, ClusterState
+
+#: (shown text, colour or None) — a table cell
+Cell = str | tuple[str, QColor | None]
+
+
+class Facts(QWidget):
+    """Label and value pairs in columns; labels are catalog ids, values are data."""
+
+    def __init__(
+        self,
+        language: Language,
+        keys: Sequence[str],
+        columns: int = 3,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.language = language
+        self.keys = tuple(keys)
+        self.labels: dict[str, QLabel] = {}
+        self.values: dict[str, QLabel] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(12)
+        grid.setVerticalSpacing(4)
+        rows = -(-len(self.keys) // columns)
+        for index, key in enumerate(self.keys):
+            row, column = index % rows, index // rows
+            label = QLabel()
+            label.setStyleSheet("color: palette(placeholder-text);")
+            value = QLabel("—")
+            value.setProperty("dynamic", True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            grid.addWidget(label, row, column * 2, Qt.AlignmentFlag.AlignRight)
+            grid.addWidget(value, row, column * 2 + 1)
+            grid.setColumnStretch(column * 2 + 1, 1)
+            self.labels[key], self.values[key] = label, value
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        for key, label in self.labels.items():
+            label.setText(self.language.tr(key))
+
+    def set(self, key: str, text: str, colour: QColor | None = None) -> None:
+        value = self.values[key]
+        value.setText(text or "—")
+        value.setStyleSheet(f"color: {colour.name()}; font-weight: 600;" if colour else "")
+
+
+class DetailTable(QTableWidget):
+    """A read-only table of a few rows; ``columns`` are catalog ids of the headers."""
+
+    def __init__(
+        self, language: Language, columns: Sequence[str], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(0, len(columns), parent)
+        self.language = language
+        self.columns = tuple(columns)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAlternatingRowColors(True)
+        self.setWordWrap(False)
+        self.verticalHeader().setVisible(False)
+        self.verticalHeader().setDefaultSectionSize(24)
+        header = self.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setHorizontalHeaderLabels([self.language.tr(c) for c in self.columns])
+
+    def set_widths(self, widths: Sequence[int]) -> None:
+        for column, width in enumerate(widths):
+            self.setColumnWidth(column, width)
+
+    def fill(self, rows: Sequence[Sequence[Cell]], tooltips: Sequence[str] = ()) -> None:
+        self.setRowCount(len(rows))
+        for row, cells in enumerate(rows):
+            for column, cell in enumerate(cells):
+                text, colour = cell if isinstance(cell, tuple) else (cell, None)
+                item = QTableWidgetItem(text)
+                if colour is not None:
+                    item.setForeground(colour)
+                if row < len(tooltips) and tooltips[row]:
+                    item.setToolTip(tooltips[row])
+                self.setItem(row, column, item)
+
+    def texts(self, column: int) -> list[str]:
+        return [self.item(row, column).text() for row in range(self.rowCount())]
+
+
+def when(epoch: float | None, language: Language) -> str:
+    return i18n.format_time(epoch, language.code) if epoch else "—"
+
+
+def gib(value: int) -> str:
+    return f"{value / 2**30:.1f} GiB"
+
+
+def cores(milli: int) -> str:
+    return f"{milli / 1000:g}"
+
+
+async def follow_changes(
+    state: ClusterState, scope: trio.CancelScope, apply: Callable[[list[Change]], None]
+) -> None:
+    """Hand every batch of ``state``'s changes to ``apply`` until ``scope`` is cancelled."""
+    with scope:
+        subscription = state.subscribe()
+        try:
+            async for batch in subscription:
+                apply(batch)
+        finally:
+            subscription.close()
