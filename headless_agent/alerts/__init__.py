@@ -33,6 +33,7 @@ from headless_agent.detect.anomaly import (
 from headless_agent.hub import Hub
 from headless_agent.kube.health import ConnectionState, HealthSnapshot
 from headless_agent.slo.alerting import SloAlerts
+from headless_agent.slo.collector import SloCollector
 from headless_agent.state.records import PodRecord
 from headless_agent.store import HistoryStore, Silence
 
@@ -99,6 +100,7 @@ class Alerting:
         hub.transition_listeners.append(self.dispatcher.on_transition)
         hub.health_listeners.append(self._on_health)
         hub.services.append(self.run)
+        SloCollector(self.store, clock=self.clock).attach(hub)  # the minutes SLO rules read
 
     # --- clusters that cannot be reached -----------------------------------------------------
 

@@ -125,7 +125,13 @@ def burn_rate(bad: float, total: float, objective_percent: float) -> float:
     """How many times faster than allowed the budget burns (0 without requests)."""
     if total <= 0:
         return 0.0
-    return (bad / total) / (1.0 - objective_percent / 100.0)
+    return (bad / total) / allowed_error_ratio(objective_percent)
+
+
+def allowed_error_ratio(objective_percent: float) -> float:
+    """1 - objective, rounded so that 99.9 % allows exactly 0.001 (not 0.000999…9, which
+    would make a burn of exactly 1× look like more)."""
+    return round(1.0 - objective_percent / 100.0, 12)
 
 
 def budget_remaining(bad: float, total: float, objective_percent: float) -> float:
