@@ -79,6 +79,14 @@ def main(argv: list[str] | None = None) -> int:
                 await shot(
                     window.tabs.indexOf(window.alerts_view), folder / f"main-alerts-{code}.png"
                 )
+            # The overview of every cluster (its history is read once the tab is shown).
+            overview = window.views["overview"]
+            window.tabs.setCurrentWidget(overview)
+            overview.all_box.setChecked(True)  # type: ignore[attr-defined]
+            await trio.sleep(1.5)
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                await shot(window.tabs.indexOf(overview), folder / f"main-overview-{code}.png")
             # Every view once more in the dark theme.
             language.set("en")
             theme.set("dark")
