@@ -19,7 +19,8 @@
     port = 587
     security = "starttls"    # starttls | tls | plain
     username = "alerts"
-    password_env = "ATLHYPER_SMTP_PASSWORD"   # or password_file; never the password itself
+    password_env = "ATLHYPER_SMTP_PASSWORD"   # or password_file, or password_keyring; never
+                                              # the password itself
     sender = "atlhyper@example.com"
     to = ["oncall@example.com"]
 
@@ -68,8 +69,9 @@ takes no ``reasons`` and no ``namespaces`` of its own), and other rules match th
 any reason. ``clusters`` limits where it looks. See ``alerts.node_metrics``.
 
 ``load_config`` reports *every* mistake, each with its line, and never echoes a secret.
-Secrets come from an environment variable or a file readable only by the user (``_env``
-and ``_file`` keys); a secret written in the file in clear is refused.
+Secrets come from the OS keyring, an environment variable or a file readable only by the
+user (``_keyring`` — the service name, the user being the channel's ``username`` or else
+its name —, ``_env`` and ``_file`` keys); a secret written in the file in clear is refused.
 """
 
 from __future__ import annotations
@@ -82,6 +84,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import keyring
+import keyring.errors
 
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
@@ -332,7 +337,8 @@ def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Chan
         if secret in raw:
             problem(
                 "channels", index, secret,
-                f"never write the {secret} here; use {secret}_env or {secret}_file",
+                f"never write the {secret} here; use {secret}_keyring, {secret}_env or "
+                f"{secret}_file",
             )  # fmt: skip
             ok = False
         value = _secret(raw, secret, index, env, problem)
@@ -369,10 +375,38 @@ def _channel(raw: Any, index: int, env: Mapping[str, str], problem: Any) -> Chan
     return Channel(str(name), str(kind), str(language), settings, secrets)
 
 
+def _from_keyring(service: str, user: str) -> str | None:
+    """The secret stored in the OS keyring under ``service`` for ``user``; raises
+    ValueError saying why there is none."""
+    try:
+        value = keyring.get_password(service, user)
+    except keyring.errors.NoKeyringError:
+        raise ValueError(
+            "no OS keyring is available here; use the _env or _file form instead"
+        ) from None
+    except keyring.errors.KeyringError as error:
+        raise ValueError(f"the keyring could not be read: {error}") from None
+    if not value:
+        raise ValueError(
+            f"nothing is stored in the keyring for service {service!r}, user {user!r} "
+            f"(keyring set {service} {user})"
+        )
+    return value
+
+
 def _secret(
     raw: Mapping[str, Any], name: str, index: int, env: Mapping[str, str], problem: Any
 ) -> str | None:
     variable, path = raw.get(f"{name}_env"), raw.get(f"{name}_file")
+    service = raw.get(f"{name}_keyring")
+    if service is not None:
+        # The user under which it is stored: the login name, else the channel's name.
+        user = str(raw.get("username") or raw.get("name") or "")
+        try:
+            return _from_keyring(str(service), user)
+        except ValueError as error:
+            problem("channels", index, f"{name}_keyring", str(error))
+            return None
     if variable is not None:
         value = env.get(str(variable))
         if not value:

@@ -82,8 +82,8 @@ severity = "apocalyptic"
     problems = caught.value.problems
     assert problems == [
         "line 2: grouping.group_wait: 'soon' is not a duration such as 30s, 5m or 4h",
-        "line 8: channels[0].password: never write the password here; use password_env or "
-        "password_file",
+        "line 8: channels[0].password: never write the password here; use password_keyring, "
+        "password_env or password_file",
         "line 14: channels[1].type: one of smtp, webhook, slack, alertmanager, desktop",
         "line 18: rules[0].channels: no channel named 'nowhere' (known: mail, pager)",
         "line 19: rules[0].severity: warning or critical",
