@@ -42,6 +42,23 @@ REACHABILITY_CHECK = 1.0
 NODE_DOWN = frozenset({"NodeNotReady", "NodeUnknown"})
 
 
+#: a cluster's trouble → the severity and message of its anomaly
+_TROUBLES = {
+    "ClusterUnreachable": (Severity.CRITICAL, "anomaly.cluster_unreachable"),
+    "ClusterDegraded": (Severity.WARNING, "anomaly.cluster_degraded"),
+}
+
+
+def _trouble(snapshot: HealthSnapshot) -> str | None:
+    """Offline; or degraded by failing watches (not by what RBAC hides, which is said
+    once in the sidebar and is not an incident)."""
+    if snapshot.state is ConnectionState.OFFLINE:
+        return "ClusterUnreachable"
+    if snapshot.state is ConnectionState.DEGRADED and snapshot.last_error:
+        return "ClusterDegraded"
+    return None
+
+
 class Alerting:
     def __init__(
         self,
@@ -59,7 +76,8 @@ class Alerting:
         self.store = store
         self.clock = clock
         self.hub: Hub | None = None
-        self._offline: dict[str, tuple[float, str]] = {}
+        #: clusters in trouble: (reason, since, the last error)
+        self._troubled: dict[str, tuple[str, float, str]] = {}
         self._unreachable: dict[str, Anomaly] = {}
         self.silences: list[Silence] = []
         self.dispatcher = Dispatcher(config, store, clock=clock, suppressed=self.suppressed)
@@ -105,28 +123,33 @@ class Alerting:
     # --- clusters that cannot be reached -----------------------------------------------------
 
     def _on_health(self, cluster: str, snapshot: HealthSnapshot) -> None:
-        if snapshot.state is ConnectionState.OFFLINE:
-            self._offline.setdefault(cluster, (self.clock(), snapshot.last_error or ""))
-            return
-        self._offline.pop(cluster, None)
+        reason = _trouble(snapshot)
+        known = self._troubled.get(cluster)
+        if known is not None and known[0] == reason:
+            return  # the same trouble goes on (since when it began)
+        self._troubled.pop(cluster, None)
         opened = self._unreachable.pop(cluster, None)
         if opened is not None:
             now = self.clock()
             resolved = replace(opened, last_seen=now, resolved_at=now)
             self.dispatcher.on_transition(cluster, Transition(TransitionType.RESOLVED, resolved))
+        if reason is not None:
+            self._troubled[cluster] = (reason, self.clock(), snapshot.last_error or "")
 
     async def _watch_reachability(self) -> None:
-        """An offline cluster becomes a ``ClusterUnreachable`` anomaly once it has been
-        offline for ``unreachable_after`` (a blip of a reconnect is not an incident)."""
+        """A cluster offline — or watched only in part because some watches keep failing
+        (a stalled watch that cannot be opened again) — becomes an anomaly of its own once
+        that has lasted ``unreachable_after`` (a blip of a reconnect is not an incident)."""
         while True:
             now = self.clock()
-            for cluster, (since, error) in list(self._offline.items()):
+            for cluster, (reason, since, error) in list(self._troubled.items()):
                 if cluster in self._unreachable or now - since < self.config.unreachable_after:
                     continue
+                severity, message_id = _TROUBLES[reason]
                 anomaly = Anomaly(
-                    key=AnomalyKey(cluster, "Cluster", "", cluster, "ClusterUnreachable"),
-                    severity=Severity.CRITICAL,
-                    message_id="anomaly.cluster_unreachable",
+                    key=AnomalyKey(cluster, "Cluster", "", cluster, reason),
+                    severity=severity,
+                    message_id=message_id,
                     params=(("cluster", cluster), ("detail", error)),
                     first_seen=since,
                     last_seen=now,
