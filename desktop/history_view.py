@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import trio
 from PySide6.QtCore import Qt, QTimer
@@ -63,6 +64,15 @@ class HistoryView(QWidget):
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self.reload)
         self.search.textChanged.connect(self._search_timer.start)
+        # Filters by kind and reason, filled from what the range holds; the namespace
+        # comes from the window's namespace box.
+        self.kind_box = QComboBox()
+        self.reason_box = QComboBox()
+        for box in (self.kind_box, self.reason_box):
+            box.addItem("", "")
+            box.setProperty("dynamic", True)  # kinds and reasons are data
+            box.currentIndexChanged.connect(self.reload)
+        self._namespace = ""
         self.summary = QLabel()
         self.summary.setProperty("dynamic", True)  # counts and the file's path
         self.summary.setWordWrap(True)
@@ -80,6 +90,8 @@ class HistoryView(QWidget):
 
         controls = QHBoxLayout()
         controls.addWidget(self.range_box)
+        controls.addWidget(self.kind_box)
+        controls.addWidget(self.reason_box)
         controls.addWidget(self.search, 1)
         upper = QWidget()
         upper_layout = QVBoxLayout(upper)
@@ -129,6 +141,8 @@ class HistoryView(QWidget):
         for index, (_, key) in enumerate(RANGES):
             self.range_box.setItemText(index, tr(key))
         self.search.setPlaceholderText(tr("history.search"))
+        self.kind_box.setItemText(0, tr("history.all_kinds"))
+        self.reason_box.setItemText(0, tr("history.all_reasons"))
         self.episodes_title.setText(tr("history.episodes"))
         self.events_title.setText(tr("history.events"))
         self._render_summary()
@@ -171,38 +185,79 @@ class HistoryView(QWidget):
         end = time.time()
         start = end - self.range_seconds
         text = self.search.text().strip() or None
+        kind, reason = self.kind_box.currentData() or "", self.reason_box.currentData() or ""
+        namespace = self._namespace
         scope = self._loading = trio.CancelScope()
 
-        def query() -> tuple[list[AnomalyEpisode], list[StoredEvent]]:
+        def query() -> Found:
             store.flush(timeout=5)  # what the engine recorded a moment ago belongs here
             try:
                 episodes = store.anomaly_timeline(cluster, start, end)
                 events = store.search_events(cluster, text=text, since=start, limit=EVENT_LIMIT)
             except UnknownCluster:
-                return [], []  # nothing recorded for it yet
+                return Found([], [], [], [])  # nothing recorded for it yet
             if text:
                 needle = text.casefold()
                 episodes = [e for e in episodes if needle in _episode_haystack(e)]
-            return episodes, events
+            kinds = sorted({e.kind for e in episodes} | {e.object_kind for e in events})
+            reasons = sorted({e.reason for e in episodes} | {e.reason for e in events})
+            episodes = [
+                e
+                for e in episodes
+                if (not kind or e.kind == kind)
+                and (not reason or e.reason == reason)
+                and (not namespace or e.namespace == namespace)
+            ]
+            events = [
+                e
+                for e in events
+                if (not kind or e.object_kind == kind)
+                and (not reason or e.reason == reason)
+                and (not namespace or e.object_namespace == namespace)
+            ]
+            return Found(episodes, events, kinds, reasons)
 
         nursery.start_soon(self._load, scope, query)
 
-    async def _load(
-        self,
-        scope: trio.CancelScope,
-        query: Callable[[], tuple[list[AnomalyEpisode], list[StoredEvent]]],
-    ) -> None:
+    def set_namespace(self, namespace: str) -> None:
+        """The window's namespace box: only this namespace ("" for all)."""
+        if namespace != self._namespace:
+            self._namespace = namespace
+            self.reload()
+
+    def _offer(self, box: QComboBox, values: list[str]) -> None:
+        """The values the range holds, the chosen one kept (even if gone from it)."""
+        chosen = box.currentData() or ""
+        box.blockSignals(True)
+        while box.count() > 1:
+            box.removeItem(1)
+        for value in sorted({*values, chosen} - {""}):
+            box.addItem(value, value)
+        box.setCurrentIndex(max(0, box.findData(chosen)))
+        box.blockSignals(False)
+
+    async def _load(self, scope: trio.CancelScope, query: Callable[[], Found]) -> None:
         with scope:
             # abandon_on_cancel: a superseded query's answer is simply dropped.
-            episodes, events = await trio.to_thread.run_sync(query, abandon_on_cancel=True)
+            found = await trio.to_thread.run_sync(query, abandon_on_cancel=True)
             if scope.cancel_called:
                 return
-            self.episode_model.set_rows(episodes)
-            self.event_model.set_rows(events)
+            self.episode_model.set_rows(found.episodes)
+            self.event_model.set_rows(found.events)
+            self._offer(self.kind_box, found.kinds)
+            self._offer(self.reason_box, found.reasons)
             self._loaded_once = True
             self._render_summary()
         if self._loading is scope:
             self._loading = None
+
+
+class Found(NamedTuple):
+    episodes: list[AnomalyEpisode]
+    events: list[StoredEvent]
+    #: the kinds and reasons in the range (before the kind and reason filters)
+    kinds: list[str]
+    reasons: list[str]
 
 
 def _episode_haystack(episode: AnomalyEpisode) -> str:

@@ -59,6 +59,22 @@ def test_history_shows_the_demo_incidents_from_open_to_resolved(
         lambda: bool(_rows(episodes)) and all("checkout" in row[4] for row in _rows(episodes)),
         timeout=5000,
     )
+    # Kind and reason filters offer what the range holds; the namespace box narrows too.
+    view.search.clear()
+    reasons = view.reason_box
+    qtbot.waitUntil(lambda: reasons.findData("CrashLoopBackOff") > 0, timeout=5000)
+    reasons.setCurrentIndex(reasons.findData("CrashLoopBackOff"))
+    qtbot.waitUntil(
+        lambda: bool(_rows(episodes)) and {r[5] for r in _rows(episodes)} == {"CrashLoopBackOff"},
+        timeout=5000,
+    )
+    assert view.kind_box.findData("Deployment") > 0
+    view.set_namespace("payments")  # as the window's namespace box does
+    qtbot.waitUntil(lambda: episodes.rowCount() == 0, timeout=5000)
+    view.set_namespace("")
+    reasons.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: len({r[5] for r in _rows(episodes)}) > 1, timeout=5000)
+
     view.search.setText("no-such-thing-anywhere")
     qtbot.waitUntil(lambda: episodes.rowCount() == 0, timeout=5000)
     assert view.event_view.model().rowCount() == 0
