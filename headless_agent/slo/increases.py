@@ -113,7 +113,6 @@ class MinuteBook:
         self._open: dict[tuple[str, float], MinuteTraffic] = {}
         #: sources that answered in a minute (a minute with none has no data, not zero)
         self._seen: dict[float, set[str]] = {}
-        self._targets: set[str] = set()
 
     def minute_of(self, at: float) -> float:
         return math.floor(at / self.step) * self.step
@@ -132,19 +131,15 @@ class MinuteBook:
                 booked.add(traffic)
 
     def close(self, now: float) -> list[MinuteTraffic]:
-        """The minutes that ended by ``now``, oldest first; a target with no increase in a
-        minute some source answered in gets a minute of zero traffic."""
+        """The minutes that ended by ``now``, oldest first: one per target whose series a
+        controller served in that minute (with zero traffic if nothing moved); a target
+        whose series are gone, or whose controller did not answer, has no minute."""
         current = self.minute_of(now)
-        done = sorted(start for start in self._seen if start < current)
-        closed: list[MinuteTraffic] = []
-        known = {target for target, _ in self._open} | self._targets
+        done = {start for start in self._seen if start < current}
         for start in done:
             self._seen.pop(start)
-            for target in sorted(known):
-                traffic = self._open.pop((target, start), None)
-                closed.append(traffic or MinuteTraffic(target, start, self.step))
-        self._targets = known
-        return closed
+        closed = [self._open.pop(key) for key in sorted(self._open) if key[1] in done]
+        return sorted(closed, key=lambda m: (m.start, m.target))
 
 
 def total_traffic(

@@ -275,10 +275,17 @@ class HistoryStore:
         )
 
     def record_slo_minutes(
-        self, cluster: str, windows: Sequence[SloWindow], *, rollup: float = 3600.0
+        self,
+        cluster: str,
+        windows: Sequence[SloWindow],
+        *,
+        rollup: float = 3600.0,
+        keep_minutes: float = 35 * 86_400.0,
     ) -> None:
         """Per-minute SLO windows, and the rollups (``rollup`` seconds long) they fall in,
-        recomputed from every minute stored for them."""
+        recomputed from every minute stored for them. Minutes older than ``keep_minutes``
+        before the newest one written are dropped (their rollups stay, for the ``slo``
+        retention): views read rollups beyond a day, burn rates at most 4 days back."""
         chosen = list(windows)
         if not chosen:
             return
@@ -292,6 +299,12 @@ class HistoryStore:
                 touched.add((window.slo, start, window.window_seconds))
             for slo, start, step in sorted(touched):
                 writing.roll_up_slo_windows(w.db, cluster_id, slo, start, rollup, step)
+            newest = max(window.window_start for window in chosen)
+            w.db.execute(
+                "DELETE FROM slo_windows WHERE cluster_id = ? AND window_seconds < ? "
+                "AND window_start < ?",
+                (cluster_id, rollup, newest - keep_minutes),
+            )
 
         self._submit(apply)
 
