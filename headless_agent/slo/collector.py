@@ -5,7 +5,8 @@ Every ``interval`` (15 s) each cluster watched through a kubeconfig context has 
 controllers discovered (``scraping``), read through the API server, and their series
 mapped to Ingress routes (``ingress_mapping``); a minute is written once it is over, as a
 ``SloWindow`` per target (requests by status, latency buckets), and the store rolls the
-minutes up into hours. A pod that cannot be read is logged and skipped: its minutes are
+minutes up into hours. A cluster given a Prometheus server (``prometheus``) has its
+minutes read from there instead. A pod that cannot be read is logged and skipped: its minutes are
 then missing (which the no-data alert notices), never zero.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import trio
@@ -27,6 +28,7 @@ from headless_agent.slo.controllers import read_exposition
 from headless_agent.slo.exposition import ExpositionError
 from headless_agent.slo.increases import MINUTE, MinuteBook, MinuteTraffic
 from headless_agent.slo.ingress_mapping import IngressMap
+from headless_agent.slo.prometheus_source import PrometheusError, PrometheusSource, merged
 from headless_agent.slo.scraping import (
     DEFAULT_SELECTORS,
     ControllerPod,
@@ -98,8 +100,14 @@ class SloCollector:
         interval: float = INTERVAL,
         step: float = MINUTE,
         clock: Callable[[], float] = time.time,
+        prometheus: Mapping[str, PrometheusSource] | None = None,
     ) -> None:
+        """``prometheus``: clusters whose minutes come from a Prometheus server instead
+        (by cluster name); their controllers are not scraped."""
         self.store = store
+        self.prometheus = dict(prometheus or {})
+        #: per cluster read from Prometheus, the end of the last minute stored
+        self._read_until: dict[str, float] = {}
         self.selectors = tuple(selectors)
         self.interval = interval
         self.step = step
@@ -126,6 +134,13 @@ class SloCollector:
                     await api.aclose()
 
     async def _collect_cluster(self, name: str, handle: ClusterHandle) -> None:
+        source = self.prometheus.get(name)
+        if source is not None:
+            try:
+                await self.collect_from_prometheus(name, handle.state, source)
+            except PrometheusError as error:
+                log.warning("SLO metrics of %s: %s", name, error)
+            return
         if not isinstance(handle.target, KubeTarget):
             return  # the demo has no controllers; an agent's cluster: a later version
         if not discover_controllers(handle.state.records("Pod"), self.selectors):
@@ -134,6 +149,23 @@ class SloCollector:
             await self.collect(name, handle.state, await self.api_for(name, handle.target))
         except KubeError as error:
             log.warning("SLO metrics of %s: %s", name, error)
+
+    async def collect_from_prometheus(
+        self, cluster: str, state: ClusterState, source: PrometheusSource
+    ) -> list[SloWindow]:
+        """Store the minutes Prometheus has that are over and not stored yet (at most the
+        last hour at the first call)."""
+        now = self.clock()
+        end = now // MINUTE * MINUTE
+        start = self._read_until.get(cluster, end - 3600.0)
+        if end <= start:
+            return []
+        minutes = await source.minutes(start, end, ingress_map(state).target_of)
+        windows = [minute_window(m) for m in merged(minutes)]
+        self._read_until[cluster] = end
+        if windows:
+            self.store.record_slo_minutes(cluster, windows)
+        return windows
 
     async def api_for(self, name: str, target: KubeTarget) -> KubeApi:
         """The cluster's API client (credentials resolved once, in a worker thread)."""

@@ -69,7 +69,7 @@ class WindowStatus:
     #: requests no slower than the objective's latency threshold / total (NaN if none)
     latency_good: float
     percentiles: tuple[tuple[float, float], ...]  # (0.5, seconds), (0.9, ...), ...
-    burn_rate: float  # availability's, against the objective (0 without one)
+    burn_rate: float  # availability's, against the objective (99.9 % without one)
     budget_remaining: float  # share of this window's availability budget left
 
 
