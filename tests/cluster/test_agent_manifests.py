@@ -124,3 +124,24 @@ def test_the_secret_template_applies_once_filled_in(kube_cluster: KwokCluster) -
     assert "secret/atlhyper-agent-tokens" in out
     # The agent reads the keys the template has, as role files.
     assert {"viewer", "operator", "probe"} <= set(yaml.safe_load(filled)["stringData"])
+
+
+@pytest.mark.parametrize("bundle", ["cluster", "cluster-read-only"])
+def test_everything_for_a_cluster_in_one_kustomization(
+    kube_cluster: KwokCluster, bundle: str
+) -> None:
+    """The agent, its RBAC and nodeprobe together, as one `kubectl apply -k`."""
+    kube_cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "atlhyper"}})
+    out = _kubectl(kube_cluster, "apply", "--dry-run=server", "-k", str(AGENT.parent / bundle))
+    for expected in (
+        "clusterrole.rbac.authorization.k8s.io/atlhyper-agent",
+        "deployment.apps/atlhyper-agent",
+        "daemonset.apps/atlhyper-nodeprobe",
+    ):
+        assert expected in out, out
+    rendered = list(
+        yaml.safe_load_all(_kubectl(kube_cluster, "kustomize", str(AGENT.parent / bundle)))
+    )
+    role = next(d for d in rendered if d and d["kind"] == "ClusterRole")
+    verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
+    assert ("patch" in verbs) == (bundle == "cluster")  # read-only: no operations
