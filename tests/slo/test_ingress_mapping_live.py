@@ -190,3 +190,27 @@ async def test_series_map_to_the_hosts_paths_and_services_of_ingress_objects(
         }
     finally:
         exporter.stop()
+        # Leave no controller behind for the session's other tests (their hubs would
+        # find it and try to read it).
+        for namespace in ("ingress-nginx", "traefik"):
+            await kubectl(
+                kube_cluster,
+                "delete",
+                "pods",
+                "--all",
+                "-n",
+                namespace,
+                "--grace-period=0",
+                "--force",
+                "--ignore-not-found",
+            )
+        await kubectl(
+            kube_cluster,
+            "delete",
+            "namespace",
+            "shop",
+            "ingress-nginx",
+            "traefik",
+            "--wait=false",
+            "--ignore-not-found",
+        )

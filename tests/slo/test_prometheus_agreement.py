@@ -33,10 +33,13 @@ import httpx
 import pytest
 import trio
 
+from headless_agent.slo.collector import minute_window
 from headless_agent.slo.controllers import INGRESS_NGINX, TRAEFIK, SeriesLabels, read_exposition
 from headless_agent.slo.increases import MinuteBook, MinuteTraffic, total_traffic
 from headless_agent.slo.prometheus_source import PrometheusSource
 from headless_agent.slo.quantile import PERCENTILES, histogram_quantile
+from headless_agent.slo.status import stored_traffic, summarize
+from headless_agent.store import HistoryStore
 from tests.slo.exporter import NginxRoute, Requests, TraefikRoute, TrafficExporter, spread
 
 PROMETHEUS = shutil.which("prometheus")
@@ -176,7 +179,7 @@ def _ours(minutes: list[MinuteTraffic], target: str, a: int, b: int) -> MinuteTr
 
 
 def test_availability_and_percentiles_equal_promql_over_the_same_windows(
-    exporter: TrafficExporter, prometheus: Prometheus
+    exporter: TrafficExporter, prometheus: Prometheus, tmp_path: Path
 ) -> None:
     book = MinuteBook(_target)
     started = time.time()
@@ -191,6 +194,10 @@ def test_availability_and_percentiles_equal_promql_over_the_same_windows(
             assert time.monotonic() < deadline, f"prometheus never scraped step {k}"
             time.sleep(0.1)
     minutes = book.close(STEPS * 60.0)
+    # Through the history store and the status a view reads, as the product keeps them.
+    store = HistoryStore.open(tmp_path / "h.sqlite3")
+    store.record_slo_minutes("test", [minute_window(m) for m in minutes])
+    store.flush()
     now = time.time()
     samples = prometheus.query(f"atlhyper_test_step[{math.ceil(now - started) + 5}s]", now)
     steps: dict[int, list[float]] = {}
@@ -238,15 +245,17 @@ def test_availability_and_percentiles_equal_promql_over_the_same_windows(
                 )
                 for q in PERCENTILES
             }
+            stored = stored_traffic(store, "test", (a + 1) * 60.0, (b + 1) * 60.0)
             for target in targets:
+                status = summarize([m for m in stored if m.target == target], "", (b - a) * 60.0)
                 ours = _ours(minutes, target, a, b)
-                errors = sum(c for s, c in ours.statuses.items() if s.startswith("5"))
-                availability = 1 - errors / ours.requests
+                assert status.requests == ours.requests
+                availability = status.availability
                 theirs = _value(ratio, target)
                 worst["availability"] = max(worst["availability"], abs(availability - theirs))
                 assert availability == pytest.approx(theirs, abs=0.001), (family, target, a, b)
-                for q in PERCENTILES:
-                    mine, promql = histogram_quantile(q, ours.buckets), _value(quantiles[q], target)
+                for q, mine in status.percentiles:
+                    promql = _value(quantiles[q], target)
                     worst["percentile"] = max(worst["percentile"], abs(mine / promql - 1))
                     assert mine == pytest.approx(promql, rel=0.01), (family, target, q, a, b)
     print(
@@ -262,6 +271,7 @@ def test_availability_and_percentiles_equal_promql_over_the_same_windows(
     assert histogram_quantile(0.5, _ours(minutes, "shop.example.com/checkout", 7, 9).buckets) > 0.3
     counted = _ours(minutes, "shop.example.com/checkout", 3, 4).requests
     assert counted == sum(n for _, _, n in _step(RESET_STEP)[0].counts)
+    store.close()
 
 
 def exporter_address(exporter: TrafficExporter) -> str:
