@@ -375,8 +375,12 @@ class OverviewView(QWidget):
         self.alert_model = RecentAlertModel(language, self)
         self.alert_view = _card_table(self.alert_model)
         self.alert_view.setFixedHeight(22 * EVENTS_SHOWN + 26)
-        for column, width in enumerate((70, 190, 70)):
-            self.alert_view.setColumnWidth(column, width)
+        # A narrow card: the subject takes what the time, channel and status leave.
+        alert_header = self.alert_view.horizontalHeader()
+        alert_header.setStretchLastSection(False)
+        for column in range(len(RecentAlertModel.columns)):
+            alert_header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        alert_header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.no_alerts = QLabel()
         self.no_alerts.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.no_alerts.setWordWrap(True)
