@@ -157,9 +157,11 @@ from desktop.node_detail import NodeDetailDialog  # noqa: E402
 from desktop.pod_detail import PodDetailDialog  # noqa: E402
 
 
-def open_node_details(context: ViewContext, node: str) -> NodeDetailDialog | None:
-    """The page of ``node`` of the selected cluster, beside the window."""
-    handle = context.hub.clusters.get(context.cluster or "")
+def open_node_details(
+    context: ViewContext, node: str, cluster: str | None = None
+) -> NodeDetailDialog | None:
+    """The page of ``node`` of ``cluster`` (by default the selected one), beside the window."""
+    handle = context.hub.clusters.get(cluster or context.cluster or "")
     if handle is None:
         return None
     window = context.window
@@ -169,16 +171,18 @@ def open_node_details(context: ViewContext, node: str) -> NodeDetailDialog | Non
         context.hub.history,
         context.nursery,
         node,
-        open_pod=lambda pod: open_pod_details(context, pod.namespace, pod.name),
+        open_pod=lambda pod: open_pod_details(context, pod.namespace, pod.name, handle.name),
         parent=window,
     )
     _show_detail(context, dialog)
     return dialog
 
 
-def open_pod_details(context: ViewContext, namespace: str, name: str) -> PodDetailDialog | None:
-    """The page of one pod of the selected cluster, beside the window."""
-    handle = context.hub.clusters.get(context.cluster or "")
+def open_pod_details(
+    context: ViewContext, namespace: str, name: str, cluster: str | None = None
+) -> PodDetailDialog | None:
+    """The page of one pod of ``cluster`` (by default the selected one), beside the window."""
+    handle = context.hub.clusters.get(cluster or context.cluster or "")
     if handle is None:
         return None
     window = context.window
@@ -189,8 +193,8 @@ def open_pod_details(context: ViewContext, namespace: str, name: str) -> PodDeta
         context.nursery,
         namespace,
         name,
-        open_operation=window.open_operation,
-        open_node=lambda node: open_node_details(context, node),
+        open_operation=lambda command: window.open_operation(command, handle.name),
+        open_node=lambda node: open_node_details(context, node, handle.name),
         parent=window,
     )
     _show_detail(context, dialog)
@@ -208,15 +212,16 @@ def _show_detail(context: ViewContext, dialog: QDialog) -> None:
 
 
 def _details(context: ViewContext, kind: str, record: Record) -> None:
+    # The row's own cluster: the tables may show every cluster at once.
     if kind == "Node":
-        open_node_details(context, record.name)
+        open_node_details(context, record.name, context.row_cluster)
     else:
-        open_pod_details(context, record.namespace, record.name)
+        open_pod_details(context, record.namespace, record.name, context.row_cluster)
 
 
 def _metrics_attach(view: MetricsView, context: ViewContext) -> None:
     view.attach(context.hub.history, context.nursery)
-    view.details_requested.connect(lambda node: open_node_details(context, node))
+    view.details_requested.connect(lambda node: open_node_details(context, node, context.cluster))
 
 
 # First in the menus of nodes and pods: reading before changing.

@@ -171,7 +171,9 @@ class TimeChart(QWidget):
         self._hover: float | None = None
         self._dark = False
         self.title = QLabel()
-        self.title.setStyleSheet("font-weight: 600;")
+        font = self.title.font()
+        font.setBold(True)  # through the font: a style sheet would pin the theme's colours
+        self.title.setFont(font)
         self.plot = pg.PlotWidget(axisItems={"bottom": DateAxis(language)})
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setMouseEnabled(x=True, y=False)
@@ -439,10 +441,11 @@ class ChartBoard(QWidget):
         self.controls.addWidget(self.range_box)
         self.charts: dict[str, TimeChart] = {}
         self.grid = QGridLayout()
-        for index, spec in enumerate(self.specs):
-            chart = TimeChart(spec, language)
-            self.charts[spec.key] = chart
-            self.grid.addWidget(chart, index // columns, index % columns)
+        self.columns = columns
+        for spec in self.specs:
+            self.charts[spec.key] = TimeChart(spec, language)
+        self._place(list(self.charts.values()))
+        for chart in self.charts.values():
             chart.setVisible(not hide_empty)
         self.empty = QLabel()
         self.empty.setWordWrap(True)
@@ -534,11 +537,21 @@ class ChartBoard(QWidget):
 
         nursery.start_soon(load)
 
+    def _place(self, shown: list[TimeChart]) -> None:
+        """The charts shown, in order, filling the grid's rows (no holes)."""
+        for chart in self.charts.values():
+            self.grid.removeWidget(chart)
+        for index, chart in enumerate(shown):
+            self.grid.addWidget(chart, index // self.columns, index % self.columns)
+
     def _draw(self, found: list[SeriesPoints]) -> None:
         for chart in self.charts.values():
             chart.set_points(found)
-            if self.hide_empty:
-                chart.setVisible(chart.point_count() > 0)
+        if self.hide_empty:
+            shown = [c for c in self.charts.values() if c.point_count() > 0]
+            self._place(shown)
+            for chart in self.charts.values():
+                chart.setVisible(chart in shown)
         total = self.point_count()
         empty = self._store is not None and total == 0 and bool(self._node)
         self.empty.setVisible(self.hide_empty and empty)

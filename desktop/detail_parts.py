@@ -4,6 +4,7 @@ come from the catalogs, and a task that follows one cluster's changes for a page
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from html import escape
 
 import trio
 from PySide6.QtCore import Qt
@@ -41,6 +42,7 @@ class Facts(QWidget):
         self.keys = tuple(keys)
         self.labels: dict[str, QLabel] = {}
         self.values: dict[str, QLabel] = {}
+        self.shown: dict[str, str] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(12)
@@ -49,7 +51,6 @@ class Facts(QWidget):
         for index, key in enumerate(self.keys):
             row, column = index % rows, index // rows
             label = QLabel()
-            label.setStyleSheet("color: palette(placeholder-text);")
             value = QLabel("—")
             value.setProperty("dynamic", True)
             value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -64,9 +65,17 @@ class Facts(QWidget):
             label.setText(self.language.tr(key))
 
     def set(self, key: str, text: str, colour: QColor | None = None) -> None:
-        value = self.values[key]
-        value.setText(text or "—")
-        value.setStyleSheet(f"color: {colour.name()}; font-weight: 600;" if colour else "")
+        """A value; in ``colour`` and bold when given (rich text, not a style sheet: a
+        style sheet would keep the palette of the theme it was set in)."""
+        shown = escape(text or "—")
+        if colour is not None:
+            shown = f"<b style='color:{colour.name()}'>{shown}</b>"
+        self.values[key].setText(shown)
+        self.shown[key] = text or "—"
+
+    def text(self, key: str) -> str:
+        """A value as plain text."""
+        return self.shown.get(key, "—")
 
 
 class DetailTable(QTableWidget):
@@ -110,6 +119,16 @@ class DetailTable(QTableWidget):
 
     def texts(self, column: int) -> list[str]:
         return [self.item(row, column).text() for row in range(self.rowCount())]
+
+
+def emphasise(label: QLabel, size: float = 1.0) -> QLabel:
+    """Bold (and ``size`` times larger) through the font, which follows theme changes."""
+    font = label.font()
+    font.setBold(True)
+    if size != 1.0:
+        font.setPointSizeF(font.pointSizeF() * size)
+    label.setFont(font)
+    return label
 
 
 def when(epoch: float | None, language: Language) -> str:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.charts import ChartBoard, ChartSpec, Line, busy_from_idle, to_gib, to_mib
-from desktop.detail_parts import DetailTable, Facts, cores, follow_changes, gib, when
+from desktop.detail_parts import DetailTable, Facts, cores, emphasise, follow_changes, gib, when
 from desktop.language import Language
 from desktop.pod_table import PodTableModel
 from desktop.record_table import AMBER, GREEN, RED
@@ -191,7 +191,7 @@ class NodeDetailDialog(QDialog):
         self._scope = trio.CancelScope()
         self.heading = QLabel()
         self.heading.setProperty("dynamic", True)  # the node's name and status
-        self.heading.setStyleSheet("font-size: 15px;")
+        emphasise(self.heading, 1.25)
         self.facts = Facts(language, FACTS)
         self.board = ChartBoard(CHARTS, language, hide_empty=True)
         self.charts = self.board.charts
@@ -200,6 +200,7 @@ class NodeDetailDialog(QDialog):
         scroll.setWidget(self.board)
         for chart in self.charts.values():
             chart.setMinimumHeight(230)
+            chart.setMaximumHeight(345)  # two rows of charts in view at once
         self.conditions = DetailTable(
             language,
             ("column.type", "column.status", "column.reason", "column.since", "column.message"),
@@ -212,7 +213,7 @@ class NodeDetailDialog(QDialog):
         box = QVBoxLayout(conditions_page)
         box.addWidget(self.conditions, 3)
         self.taints_title = QLabel()
-        self.taints_title.setStyleSheet("font-weight: 600;")
+        emphasise(self.taints_title)
         box.addWidget(self.taints_title)
         box.addWidget(self.no_taints)
         box.addWidget(self.taints, 1)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.detail_parts import DetailTable, Facts, cores, follow_changes, when
+from desktop.detail_parts import DetailTable, Facts, cores, emphasise, follow_changes, when
 from desktop.language import Language
 from desktop.pod_table import _BAD as BAD_STATUSES
 from desktop.record_table import AMBER, GREEN, RED
@@ -38,6 +38,9 @@ from headless_agent.store import HistoryStore, PodRestart, StoredEvent, UnknownC
 
 #: how far back the restart history and the stored events go
 HISTORY_SECONDS = 30 * 86400
+#: how often, and how far apart, the history is read again while it lags behind the state
+HISTORY_TRIES = 3
+HISTORY_RETRY_SECONDS = 2.0
 
 FACTS = (
     "detail.status",
@@ -85,11 +88,12 @@ class PodDetailDialog(QDialog):
         self._stored_events: list[StoredEvent] = []
         self._restarts: list[PodRestart] = []
         self._restart_count: int | None = None
+        self._reading: trio.CancelScope | None = None
         #: reads of the history so far (events and restarts)
         self.history_reads = 0
         self.heading = QLabel()
         self.heading.setProperty("dynamic", True)  # the pod's name and status
-        self.heading.setStyleSheet("font-size: 15px;")
+        emphasise(self.heading, 1.25)
         self.facts = Facts(language, FACTS)
         self.logs_button = QPushButton()
         self.yaml_button = QPushButton()
@@ -133,7 +137,7 @@ class PodDetailDialog(QDialog):
             language,
             ("column.at", "column.increase", "column.restarts", "column.reason", "column.node"),
         )
-        self.restarts.set_widths((170, 80, 80, 180))
+        self.restarts.set_widths((170, 130, 80, 180))
         self.no_restarts = QLabel()
         self.no_restarts.setWordWrap(True)
         self.tabs = QTabWidget()
@@ -355,12 +359,23 @@ class PodDetailDialog(QDialog):
                 return [], []
             return events, restarts
 
+        if self._reading is not None:
+            self._reading.cancel()  # this read supersedes it
+        scope = self._reading = trio.CancelScope()
+
         async def read() -> None:
-            with self._scope:
-                found = await trio.to_thread.run_sync(query, abandon_on_cancel=True)
-                self._stored_events, self._restarts = found
-                self.history_reads += 1
-                self.render()
+            with scope:
+                for _ in range(HISTORY_TRIES):
+                    found = await trio.to_thread.run_sync(query, abandon_on_cancel=True)
+                    self._stored_events, self._restarts = found
+                    self.history_reads += 1
+                    self.render()
+                    pod = self.record()
+                    recorded = sum(r.increase for r in self._restarts)
+                    if pod is None or recorded >= pod.restart_count:
+                        return
+                    # Seen in the state, not yet written by the store's writer thread.
+                    await trio.sleep(HISTORY_RETRY_SECONDS)
 
         self.nursery.start_soon(read)
 
@@ -394,6 +409,8 @@ class PodDetailDialog(QDialog):
 
     def done(self, result: int) -> None:
         self._scope.cancel()
+        if self._reading is not None:
+            self._reading.cancel()
         super().done(result)
 
 

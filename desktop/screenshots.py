@@ -93,6 +93,34 @@ def main(argv: list[str] | None = None) -> int:
             keys = ["anomalies", "pods", "nodes", "workloads", *window.views]
             for tab, key in enumerate(keys):
                 await shot(tab, folder / f"main-{key}-en-dark.png")
+            # A node's page and a pod's page of the first cluster: its busiest node, and
+            # the pod that restarted most (its restart history).
+            from desktop.builtin_views import open_node_details, open_pod_details
+            from headless_agent.state.records import PodRecord
+
+            assert window.context is not None
+            handle = next(iter(hub.clusters.values()))
+            pods = [p for p in handle.state.records("Pod") if isinstance(p, PodRecord)]
+            nodes = [p.node for p in pods if p.node]
+            busiest = max(set(nodes), key=nodes.count)
+            node_page = open_node_details(window.context, busiest, handle.name)
+            restarted = max(pods, key=lambda p: p.restart_count)
+            pod_page = open_pod_details(
+                window.context, restarted.namespace, restarted.name, handle.name
+            )
+            assert node_page is not None and pod_page is not None
+            await trio.sleep(2)  # the history read in the background
+            for dialog, name in ((node_page, "node-detail-en-dark"),):
+                dialog.grab().save(str(folder / f"{name}.png"))
+                written.append(folder / f"{name}.png")
+            theme.set("light")
+            await trio.sleep(0.3)
+            pod_page.tabs.setCurrentIndex(3)
+            for dialog, name in ((node_page, "node-detail-en"), (pod_page, "pod-detail-en")):
+                dialog.grab().save(str(folder / f"{name}.png"))
+                written.append(folder / f"{name}.png")
+            pod_page.close()
+            node_page.close()
             theme.set("light")
             window.close()
             nursery.cancel_scope.cancel()
