@@ -371,7 +371,8 @@ class TimeChart(QWidget):
             value = self.format_value(float(drawn.average[index]))
             parts.append(
                 f"<span style='color:{drawn.colour}'>■</span> "
-                f"{escape(drawn.label)}: <b>{escape(value)}</b>"
+                # a value never wraps away from its unit
+                f"{escape(drawn.label)}: <b>{escape(value).replace(' ', '&nbsp;')}</b>"
             )
         if moment is None:
             self.readout.setText("")
