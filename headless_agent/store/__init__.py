@@ -27,6 +27,8 @@ batches (``writer``):
 - ``record_node_samples(cluster, [NodeSamples, ...] | NodeSampleBlock)``;
 - ``record_pod_restarts``, ``record_slo_window``, ``record_audit``, ``enqueue_alert``,
   ``mark_alert_delivered``, ``mark_alert_failed``;
+- ``record_slo_minutes(cluster, windows)`` — the SLO engine's minutes per Ingress route,
+  with their hourly rollups recomputed;
 - ``set_retention(kind, RetentionRule(max_age, max_bytes))``.
 
 Querying — blocking, any thread (from trio: ``trio.to_thread.run_sync``):
@@ -36,6 +38,7 @@ Querying — blocking, any thread (from trio: ``trio.to_thread.run_sync``):
 - ``query_series(SeriesSelector(cluster, nodes, names), t1, t2, max_points=1500)`` — chart
   data, resolution chosen by the store; ``list_series(selector)``;
 - ``pod_restarts``, ``slo_windows``, ``audit_log``, ``alert_outbox``, ``clusters()``;
+- ``slo_traffic(cluster, t1, t2, seconds=60 | 3600)`` — every route's SLO minutes or hours;
 - ``verify_audit()`` and ``export_audit("csv" | "json")`` — the hash-chained audit log;
 - ``retention()`` and ``size_report()`` — limits and bytes per kind of data.
 

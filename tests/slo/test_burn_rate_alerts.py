@@ -10,11 +10,12 @@ holding them burns ``50 · m / w``× — the comments below do that sum for each
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from headless_agent.detect.anomaly import Transition
-from headless_agent.slo.alerting import AVAILABILITY_BURN, NO_DATA, SloAlerts
+from headless_agent.slo.alerting import AVAILABILITY_BURN, LATENCY_BURN, NO_DATA, SloAlerts
 from headless_agent.slo.increases import MinuteTraffic
 from headless_agent.slo.objectives import Objective
 
@@ -40,7 +41,9 @@ class Dispatcher:
 Script = Callable[[int], tuple[int, int] | None]  # minute → (good, bad), or None: no data
 
 
-def _run(objective: Objective, script: Script, minutes: range) -> list[tuple[int, str, str, str]]:
+def _run(
+    objective: Objective, script: Script, minutes: range, *, slow: Script | None = None
+) -> list[tuple[int, str, str, str]]:
     """Evaluate at every minute of ``minutes``; (minute, reason, transition, severity)."""
     first = minutes.start - 6 * 1440
     traffic = []
@@ -48,7 +51,12 @@ def _run(objective: Objective, script: Script, minutes: range) -> list[tuple[int
         counts = script(minute)
         if counts is not None:
             statuses = {"200": float(counts[0]), "503": float(counts[1])}
-            traffic.append(MinuteTraffic(TARGET, BASE + minute * 60, 60.0, statuses))
+            total = float(sum(counts))
+            # ``slow``: (fast, slow) requests, around a 300 ms bucket bound
+            speeds = slow(minute) if slow is not None else None
+            fast = float(speeds[0]) if speeds is not None else total
+            buckets = {0.3: fast, math.inf: total}
+            traffic.append(MinuteTraffic(TARGET, BASE + minute * 60, 60.0, statuses, buckets))
     starts = [m.start for m in traffic]
 
     def read(cluster: str, start: float, end: float) -> list[MinuteTraffic]:
@@ -147,4 +155,18 @@ def test_metrics_that_stop_raise_a_no_data_alert_until_they_come_back() -> None:
     assert heard == [
         (10, NO_DATA, "opened", "warning"),
         (31, NO_DATA, "resolved", "warning"),
+    ]
+
+
+def test_slow_requests_burn_the_latency_budget_by_the_same_arithmetic() -> None:
+    # 99 % of requests within 300 ms allows 10 slow ones a minute; 500 slow (a 50× burn)
+    # for 60 minutes: the 1h window is above 14.4× from m = 18 (50·18/60 = 15), the 30m
+    # window falls under 6× 27 minutes after (50·3/30 = 5): E+18 to E+87, as availability.
+    fast_only = Objective("checkout", "shop.example.com", "/checkout", latency=0.3)
+    assert fast_only.latency_target == 99.0
+    slow = _errors(500, 60)  # (fast, slow) requests per minute
+    heard = _run(fast_only, lambda m: (1000, 0), range(E - 5, E + 100), slow=slow)
+    assert heard == [
+        (18, LATENCY_BURN, "opened", "critical"),
+        (87, LATENCY_BURN, "resolved", "critical"),
     ]
