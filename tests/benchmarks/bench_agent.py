@@ -82,6 +82,7 @@ from tests.benchmarks.docs_section import (
     markdown_table,
     reported,
     text_table,
+    write_figures,
     write_if_wanted,
 )
 from tests.kubeharness.cluster import ClusterStartError, KwokCluster, start_cluster
@@ -1169,7 +1170,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmark(config, workdir=arguments.workdir)
     print()
     print(format_report(report))
-    write_if_wanted(arguments.update_docs, config.is_full_size, SECTION, docs_block(report))
+    write_if_wanted(
+        arguments.update_docs, config.is_full_size, SECTION, docs_block(report), arguments.docs
+    )
+    rows = figure_rows(report)
+    label, direct, agent, ratio = rows[4]  # bytes per 1,000 changes
+    write_figures(
+        arguments.json,
+        measured=f"a hub following {config.pods:,} pods through the agent against watching "
+        "directly (bytes over the wire per 1,000 changes)",
+        columns=HEADER,
+        rows=rows,
+        headline=(label, agent, direct, ratio),
+        command=config.command(),
+        warnings=report.warnings,
+    )
     return 0
 
 

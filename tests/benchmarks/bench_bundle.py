@@ -33,6 +33,7 @@ from tests.benchmarks.docs_section import (
     add_update_docs_option,
     markdown_table,
     text_table,
+    write_figures,
     write_if_wanted,
 )
 from tests.packaging.building import (
@@ -258,7 +259,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(text_table(HEADER, rows(app, bare)))
     full = args.runs >= FULL_RUNS and args.bundle is None and bare is not None
-    write_if_wanted(args.update_docs, full, SECTION, docs_block(app, bare, command))
+    write_if_wanted(args.update_docs, full, SECTION, docs_block(app, bare, command), args.docs)
+    write_figures(
+        args.json,
+        measured="the desktop bundle against a bare PySide6 + pyqtgraph window (size on disk)",
+        columns=HEADER,
+        rows=rows(app, bare),
+        headline=rows(app, bare)[0],
+        command=command + (" --no-baseline" if args.no_baseline else ""),
+    )
     return 0
 
 

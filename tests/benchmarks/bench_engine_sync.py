@@ -63,6 +63,7 @@ from tests.benchmarks.docs_section import (
     add_update_docs_option,
     markdown_table,
     reported,
+    write_figures,
     write_if_wanted,
 )
 from tests.cluster.kube_objects import bare_pod, kwok_node, namespace
@@ -1139,7 +1140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmark(config, workdir=arguments.workdir)
     print()
     print(format_report(report))
-    write_if_wanted(arguments.update_docs, config.is_full_size, SECTION, docs_block(report))
+    write_if_wanted(
+        arguments.update_docs, config.is_full_size, SECTION, docs_block(report), arguments.docs
+    )
+    rows = figure_rows(report)
+    write_figures(
+        arguments.json,
+        measured=f"one cluster of {config.pods:,} pods: the engine's cache against the official "
+        "client's list+watch (time to synced)",
+        columns=("", "engine", "baseline", "baseline / engine"),
+        rows=rows,
+        headline=rows[0],
+        command=config.command(),
+        warnings=report.warnings,
+    )
     return 0
 
 

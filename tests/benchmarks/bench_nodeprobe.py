@@ -55,6 +55,7 @@ from tests.benchmarks.docs_section import (
     add_update_docs_option,
     markdown_table,
     reported,
+    write_figures,
     write_if_wanted,
 )
 from tests.nodeprobe.node_exporter import (
@@ -625,7 +626,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run_benchmark(config)
     print()
     print(format_report(report))
-    write_if_wanted(arguments.update_docs, config.is_default, SECTION, docs_block(report))
+    write_if_wanted(
+        arguments.update_docs, config.is_default, SECTION, docs_block(report), arguments.docs
+    )
+    rows = figure_rows(report)
+    write_figures(
+        arguments.json,
+        measured="nodeprobe against node_exporter on the same machine (CPU per collection)",
+        columns=("", "nodeprobe", "node_exporter", "node_exporter / nodeprobe"),
+        rows=rows,
+        headline=rows[0],
+        command=config.command(),
+        warnings=report.warnings,
+    )
     return 0
 
 

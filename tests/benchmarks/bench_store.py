@@ -60,6 +60,7 @@ from headless_agent.store import (
     TierSpec,
     WriterOptions,
 )
+from tests.benchmarks.docs_section import add_docs_and_json_options, write_figures
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs" / "BENCHMARKS.md"
@@ -676,6 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="auto",
         help=f"write the figures into {DOCS.relative_to(REPO)} (auto: only at full size)",
     )
+    add_docs_and_json_options(parser)
     arguments = parser.parse_args(argv)
     if arguments.days < 1 or min(arguments.nodes, arguments.series, arguments.naive_nodes) < 1:
         parser.error("at least 1 day, 1 node, 1 series and 1 naive node")
@@ -698,10 +700,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(format_report(report))
     full = (arguments.days, arguments.nodes, arguments.series) == (30, 100, 40)
+    command = (
+        f".venv/bin/python -m {MODULE} --days {arguments.days:g} --nodes {arguments.nodes} "
+        f"--series {arguments.series}"
+        + (f" --naive-nodes {arguments.naive_nodes}" if arguments.naive_nodes != 10 else "")
+        + (f" --scrape-hours {arguments.scrape_hours:g}" if arguments.scrape_hours != 3 else "")
+    )
     if arguments.update_docs == "yes" or (arguments.update_docs == "auto" and full):
-        command = f".venv/bin/python -m {MODULE} " + " ".join(argv or sys.argv[1:])
-        update_docs(report, command.strip())
-        print(f"\nupdated {DOCS.relative_to(REPO)}")
+        update_docs(report, command.strip(), arguments.docs)
+        print(f"\nupdated {arguments.docs}")
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in format_report(report).splitlines()
+        if line.startswith("| ") and not line.startswith("| |")
+    ]
+    write_figures(
+        arguments.json,
+        measured=f"the history store: {report.nodes} nodes × {report.series} series for "
+        f"{report.days:g} days against a naive row-per-sample table (bytes per sample, all in)",
+        columns=("", "engine", "naive", "ratio"),
+        rows=rows,
+        headline=rows[3],
+        command=command.strip(),
+    )
     return 0
 
 

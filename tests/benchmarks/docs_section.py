@@ -11,6 +11,7 @@ benchmark are kept too.
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,13 +58,27 @@ class DocsSection:
 
 
 def add_update_docs_option(parser: argparse.ArgumentParser, when: str = "at full size") -> None:
-    """``--update-docs auto|yes|no``; ``when`` says when ``auto`` writes."""
+    """``--update-docs auto|yes|no``; ``when`` says when ``auto`` writes. Also ``--docs
+    PATH`` (which file to write) and ``--json FILE`` (the figures for run_all)."""
     parser.add_argument(
         "--update-docs",
         choices=("auto", "yes", "no"),
         default="auto",
         help=f"write the figures into {DOCS.relative_to(REPO)} (auto: only {when})",
     )
+    add_docs_and_json_options(parser)
+
+
+def add_docs_and_json_options(parser: argparse.ArgumentParser) -> None:
+    """``--docs PATH``: the file ``--update-docs`` writes; ``--json FILE``: the key figures,
+    machine-readable (what ``tests.benchmarks.run_all`` collects)."""
+    parser.add_argument(
+        "--docs",
+        type=Path,
+        default=DOCS,
+        help="the benchmarks page to write (default: %(default)s)",
+    )
+    parser.add_argument("--json", type=Path, help="also write the key figures to this JSON file")
 
 
 def wanted(choice: str, full_size: bool) -> bool:
@@ -71,11 +86,46 @@ def wanted(choice: str, full_size: bool) -> bool:
     return choice == "yes" or (choice == "auto" and full_size)
 
 
-def write_if_wanted(choice: str, full_size: bool, section: DocsSection, block: str) -> None:
+def write_if_wanted(
+    choice: str, full_size: bool, section: DocsSection, block: str, path: Path = DOCS
+) -> None:
     """Write the block when ``--update-docs`` asks for it, and say so."""
     if wanted(choice, full_size):
-        section.write(block)
-        print(f"\nupdated {DOCS.relative_to(REPO)}")
+        section.write(block, path)
+        print(f"\nupdated {path}")
+
+
+Row = Sequence[str]
+
+
+def write_figures(
+    path: Path | None,
+    *,
+    measured: str,
+    columns: Row,
+    rows: Iterable[Row],
+    headline: Row,
+    command: str = "",
+    warnings: Sequence[str] = (),
+) -> None:
+    """The figures of one run as JSON (nothing if ``path`` is None), for run_all's summary.
+
+    ``measured`` says what the benchmark measures, in words; ``columns`` and ``rows`` are its
+    table as printed (the first column is the label); ``headline`` sums it up in one line:
+    (what, AtlHyper's figure, the baseline's, the ratio as the table gives it).
+    """
+    if path is None:
+        return
+    what, figure, baseline, ratio = headline
+    document = {
+        "measured": measured,
+        "headline": {"what": what, "figure": figure, "baseline": baseline, "ratio": ratio},
+        "columns": list(columns),
+        "rows": [list(row) for row in rows],
+        "command": command,
+        "warnings": list(warnings),
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def reported(warnings: Sequence[str], clean: str) -> list[str]:
@@ -83,9 +133,6 @@ def reported(warnings: Sequence[str], clean: str) -> list[str]:
     if warnings:
         return ["**The run reported:**", "", *(f"- {w}" for w in warnings)]
     return [clean]
-
-
-Row = Sequence[str]
 
 
 def markdown_table(header: Row, rows: Iterable[Row]) -> list[str]:
