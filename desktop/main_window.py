@@ -313,6 +313,10 @@ class MainWindow(QMainWindow):
         self._hub, self._nursery = hub, nursery
         self._bridge = EngineBridge(hub)
         self._bridge.cluster_health_changed.connect(self._refresh_cluster)
+        # The sidebar in the hub's order, before anything could process events (a view's
+        # attach may): a cluster's first health report must not put it first.
+        for name in hub.clusters:
+            self._refresh_cluster(name)
         self._bridge.anomalies_changed.connect(self._refresh_anomalies)
         self._bridge.anomalies_changed.connect(self._anomalies_changed)
         # Read-only: every change is refused (the dialogs say so); reading still works.
@@ -329,8 +333,6 @@ class MainWindow(QMainWindow):
         _size_columns(self.anomaly_view, (80, 140, 240, 170, 60, 80))
         self.preferences.restore_table("anomalies", self.anomaly_view.horizontalHeader())
         self.banner.setVisible(any(h.is_demo for h in hub.clusters.values()))
-        for name in hub.clusters:
-            self._refresh_cluster(name)
         self.retranslate()
         if self.clusters.count():
             self.clusters.setCurrentRow(0)

@@ -97,8 +97,9 @@ def _follow(view: ResourcesView, context: ViewContext) -> None:
     view.follow(context)
 
 
-# Right after the window's own tables (Workloads): the other kinds of one cluster.
+# Among the first registered views (after the Overview): the other kinds of one cluster.
+_AFTER = [index for index, spec in enumerate(REGISTRY.views) if spec.key == "overview"]
 REGISTRY.views.insert(
-    0,
+    _AFTER[0] + 1 if _AFTER else 0,
     ViewSpec("resources", "tab.resources", ResourcesView, attach=_follow, cluster_changed=_follow),
 )
