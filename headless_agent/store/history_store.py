@@ -16,9 +16,11 @@ import trio
 
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
 from headless_agent.store import audit
+from headless_agent.store import conversations as chats
 from headless_agent.store import record_reading as reading
 from headless_agent.store import record_writing as writing
 from headless_agent.store.audit import AuditVerification
+from headless_agent.store.conversations import ConversationInfo, ConversationMessage
 from headless_agent.store.identity import ClusterIdentity
 from headless_agent.store.paths import default_history_path
 from headless_agent.store.records import (
@@ -609,6 +611,25 @@ class HistoryStore:
         return self._read(
             lambda db: size_report(db, self.path, self.layout, self.retention_settings)
         )
+
+    # --- the assistant's conversations -----------------------------------------------------
+
+    def record_conversation(self, info: ConversationInfo) -> None:
+        """Start a conversation (a second start with the same key is ignored)."""
+        self._submit(lambda w: chats.start(w.db, info))
+
+    def record_conversation_message(self, message: ConversationMessage) -> None:
+        self._submit(lambda w: chats.append(w.db, message))
+
+    def conversations(self, limit: int = 50) -> list[ConversationInfo]:
+        return self._read(lambda db: chats.conversations(db, limit))
+
+    def conversation_messages(self, key: str) -> list[ConversationMessage]:
+        return self._read(lambda db: chats.messages(db, key))
+
+    def assistant_tokens_since(self, since: float) -> int:
+        """Tokens the assistant's answers cost since ``since`` (its daily budget)."""
+        return self._read(lambda db: chats.tokens_since(db, since))
 
     # --- following a live cluster ----------------------------------------------------------
 

@@ -463,6 +463,37 @@ def _v7_slo_traffic(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
     table.create_index(["cluster_id", "window_seconds", "window_start"])
 
 
+
+def _v8_assistant_conversations(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
+    # The optional assistant: each conversation and its messages (tool results included,
+    # already redacted), and the tokens each answer cost (the daily budget is their sum).
+    db.create_table(
+        "assistant_conversations",
+        {"key": str, "started_at": float, "cluster": str, "language": str, "title": str},
+        pk="key",
+        not_null=["started_at"],
+    )
+    db.table("assistant_conversations").create_index(["started_at"])
+    db.create_table(
+        "assistant_messages",
+        {
+            "id": int,
+            "conversation": str,
+            "at": float,
+            "role": str,
+            "content": str,
+            "tool_calls": str,
+            "tool_call_id": str,
+            "tokens": int,
+        },
+        pk="id",
+        not_null=["conversation", "at", "role"],
+        foreign_keys=[("conversation", "assistant_conversations", "key")],
+    )
+    db.table("assistant_messages").create_index(["conversation", "id"])
+    db.table("assistant_messages").create_index(["at"])
+
+
 Migration = Callable[[sqlite_utils.Database, SeriesLayout], None]
 
 #: MIGRATIONS[n] takes a file from version n to n + 1
@@ -474,6 +505,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v5_audit_chain,
     _v6_silences,
     _v7_slo_traffic,
+    _v8_assistant_conversations,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

@@ -36,6 +36,7 @@ from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
 from headless_agent.alerts.config import CHANNEL_TYPES
 from headless_agent.alerts.settings_file import FILE_NAME as ALERTS_FILE_NAME
+from headless_agent.assistant import AUDIT_ACTIONS as ASSISTANT_AUDIT_ACTIONS
 from headless_agent.detect.anomaly import Severity
 from headless_agent.kube import errors as kube_errors
 from headless_agent.kube.health import ClusterHealth, ConnectionState
@@ -45,7 +46,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|welcome|resources|jobs|metrics|overview|chart|detail)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(assistant|anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|welcome|resources|jobs|metrics|overview|chart|detail)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -130,6 +131,7 @@ def used_message_ids() -> set[str]:
     used |= {f"language.{code}" for code in i18n.LANGUAGES}
     used |= {f"history.transition.{step}" for step in EPISODE_STEPS}
     used |= {f"action.{action}" for action in ACTIONS}
+    used |= {f"action.{action}" for action in ASSISTANT_AUDIT_ACTIONS}
     used |= {f"preview.{action}" for action in ACTIONS}
     used |= {f"audit.outcome.{outcome}" for outcome in ("succeeded", "failed", "refused")}
     used |= {f"alerts.type.{kind}" for kind in CHANNEL_TYPES}
