@@ -228,3 +228,6 @@ def _metrics_attach(view: MetricsView, context: ViewContext) -> None:
 REGISTRY.actions.insert(
     0, MenuAction("details", "detail.action", frozenset({"Node", "Pod"}), _details)
 )
+
+# The assistant registers its own view and settings page (off until an endpoint is set).
+import desktop.assistant_view  # noqa: E402, F401
