@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 import desktop.builtin_views
-import desktop.resources_view  # noqa: F401  (Jobs, Services, Ingresses, claims)
+import desktop.resources_view
+import desktop.slo_view  # noqa: F401  (objectives, budgets, burn rates)
 from desktop.alert_setup import DesktopAlerts
 from desktop.anomaly_table import AnomalyTableModel
 from desktop.command_palette import CommandPalette, Entry

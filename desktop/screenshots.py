@@ -87,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
             for code in i18n.LANGUAGES:
                 language.set(code)
                 await shot(window.tabs.indexOf(overview), folder / f"main-overview-{code}.png")
+            # The demo shop's SLOs (its objectives, its routes, the cart's burn).
+            overview.all_box.setChecked(False)  # type: ignore[attr-defined]
+            slo = window.views["slo"]
+            window.tabs.setCurrentWidget(slo)
+            await trio.sleep(1.0)
+            slo.reload()  # type: ignore[attr-defined]
+            await trio.sleep(2.0)
+            for code in i18n.LANGUAGES:
+                language.set(code)
+                await shot(window.tabs.indexOf(slo), folder / f"main-slo-{code}.png")
             # Every view once more in the dark theme.
             language.set("en")
             theme.set("dark")

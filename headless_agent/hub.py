@@ -25,6 +25,8 @@ import trio
 from headless_agent.agent.client import AgentSession, AgentTarget, AnomalyMirror
 from headless_agent.demo.fleet import ClusterSpec
 from headless_agent.demo.metrics import simulate as simulate_metrics
+from headless_agent.demo.slo_traffic import DEMO_SHOP
+from headless_agent.demo.slo_traffic import simulate as simulate_slo_traffic
 from headless_agent.demo.source import DEMO_PREFIX, demo_specs, run_demo_cluster
 from headless_agent.detect.anomaly import Anomaly, AnomalyKey, Transition
 from headless_agent.detect.detector import Detector
@@ -209,6 +211,8 @@ class Hub:
                 async with trio.open_nursery() as nursery:
                     if self.history is not None:  # charts need node metrics: simulate them
                         nursery.start_soon(self._demo_metrics, state, speed)
+                        if spec.name == DEMO_SHOP:  # and the SLO view ingress traffic
+                            nursery.start_soon(self._demo_slo_traffic, state, speed)
                     await run_demo_cluster(spec, state, health, speed=speed, clock=self.clock)
 
             handles.append(
@@ -229,6 +233,10 @@ class Hub:
         await handle.first_sync.wait()  # the nodes are known once the cluster is listed
         nodes = sorted(n.name for n in state.records("Node"))
         await simulate_metrics(self.history, state.cluster, nodes, speed=speed, clock=self.clock)
+
+    async def _demo_slo_traffic(self, state: ClusterState, speed: float) -> None:
+        assert self.history is not None
+        await simulate_slo_traffic(self.history, state.cluster, speed=speed, clock=self.clock)
 
     def stop(self, name: str) -> None:
         """Stop watching a cluster; its tasks end at their next checkpoint."""
