@@ -31,6 +31,7 @@ from desktop.overview_view import CARDS as OVERVIEW_CARDS
 from desktop.pod_table import PodTableModel
 from desktop.resources_view import PAGES as RESOURCE_PAGES
 from desktop.silence_dialog import MATCHERS
+from desktop.slo_view import ObjectiveTableModel, TargetTableModel
 from desktop.theme import CHOICES as THEME_CHOICES
 from desktop.workload_table import WorkloadTableModel
 from headless_agent import i18n
@@ -46,7 +47,7 @@ from headless_agent.store.records import EPISODE_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 ID_PATTERN = re.compile(
-    r"^(assistant|anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|welcome|resources|jobs|metrics|overview|chart|detail)\.[a-z0-9_.]*[a-z0-9_]$"
+    r"^(assistant|anomaly|error|app|banner|cluster|tab|pods|nodes|workloads|sidebar|state|tooltip|status|column|severity|language|history|action|field|confirm|button|operation|preview|audit|console|yaml|logs|alert|alerts|silence|delivery|deliveries|tray|palette|settings|namespace|welcome|slo|resources|jobs|metrics|overview|chart|detail)\.[a-z0-9_.]*[a-z0-9_]$"
 )
 
 
@@ -141,6 +142,9 @@ def used_message_ids() -> set[str]:
     used |= {f"delivery.{state}" for state in ("pending", "delivered", "failed")}
     used |= {f"settings.theme.{choice}" for choice in THEME_CHOICES}
     used |= {f"resources.page.{key}" for key, _, _ in RESOURCE_PAGES}
+    used |= {
+        f"column.{c}" for table in (ObjectiveTableModel, TargetTableModel) for c in table.columns
+    }
     used |= {f"column.{c}" for _, table, _ in RESOURCE_PAGES for c in table.columns}
     used |= {f"overview.card.{card}" for card in OVERVIEW_CARDS}
     used |= {f"overview.node.{state}" for state in NODE_STATES}
