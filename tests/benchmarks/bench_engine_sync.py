@@ -37,7 +37,6 @@ import os
 import platform
 import re
 import resource
-import shutil
 import ssl
 import statistics
 import subprocess
@@ -552,11 +551,7 @@ async def _engine_child(args: ChildArgs) -> None:
                 break
         _send_message("RESULT", {"health": handle.health.snapshot.state.value})
         nursery.cancel_scope.cancel()
-    # headless_agent.kube.connecting makes a temporary folder when imported and never
-    # removes it; do not leave one behind per benchmark run.
-    from headless_agent.kube import connecting
-
-    shutil.rmtree(connecting._TEMP_DIR, ignore_errors=True)
+    # (the engine removes its temporary key folder itself when the process exits)
 
 
 #: What the baseline lists, as (kind, API class, method): every kind the engine watches.

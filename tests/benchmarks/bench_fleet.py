@@ -38,7 +38,6 @@ import datetime
 import gc
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -288,9 +287,6 @@ async def run_hub_child(
                     await trio.sleep(POLL_SECONDS)
             _send("DONE", {"events": events[0], "marked": marked()})
         nursery.cancel_scope.cancel()
-    from headless_agent.kube import connecting  # its temporary folder, as bench_engine_sync
-
-    shutil.rmtree(getattr(connecting, "_TEMP_DIR", "") or "/nonexistent", ignore_errors=True)
 
 
 # --- the parent: churn, incidents, and the child's figures --------------------------------------
