@@ -1178,7 +1178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_figures(
         arguments.json,
         measured=f"a hub following {config.pods:,} pods through the agent against watching "
-        "directly (bytes over the wire per 1,000 changes)",
+        "directly",
         columns=HEADER,
         rows=rows,
         headline=(label, agent, direct, ratio),

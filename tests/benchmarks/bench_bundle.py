@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     write_if_wanted(args.update_docs, full, SECTION, docs_block(app, bare, command), args.docs)
     write_figures(
         args.json,
-        measured="the desktop bundle against a bare PySide6 + pyqtgraph window (size on disk)",
+        measured="the desktop bundle against a bare PySide6 + pyqtgraph window, both PyInstaller",
         columns=HEADER,
         rows=rows(app, bare),
         headline=rows(app, bare)[0],

@@ -302,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     write_figures(
         args.json,
         measured=f"the desktop's Pods tab with {args.pods:,} pods under {args.rate} updates/s: "
-        "the in-place model against one reset per batch (longest stall)",
+        "the in-place model against one reset per batch",
         columns=("", "in-place model (AtlHyper)", "reset per batch (baseline)", "ratio"),
         rows=rows,
         headline=rows[0],

@@ -1142,7 +1142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_figures(
         arguments.json,
         measured=f"one cluster of {config.pods:,} pods: the engine's cache against the official "
-        "client's list+watch (time to synced)",
+        "client's list+watch",
         columns=("", "engine", "baseline", "baseline / engine"),
         rows=rows,
         headline=rows[0],

@@ -632,7 +632,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = figure_rows(report)
     write_figures(
         arguments.json,
-        measured="nodeprobe against node_exporter on the same machine (CPU per collection)",
+        measured="nodeprobe against node_exporter on the same machine, same cadence",
         columns=("", "nodeprobe", "node_exporter", "node_exporter / nodeprobe"),
         rows=rows,
         headline=rows[0],

@@ -717,7 +717,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_figures(
         arguments.json,
         measured=f"the history store: {report.nodes} nodes × {report.series} series for "
-        f"{report.days:g} days against a naive row-per-sample table (bytes per sample, all in)",
+        f"{report.days:g} days against a naive row-per-sample table",
         columns=("", "engine", "naive", "ratio"),
         rows=rows,
         headline=rows[3],
