@@ -12,7 +12,6 @@ the OS keyring, or, where there is none, comes from an environment variable.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from PySide6.QtGui import QTextCursor
@@ -46,8 +45,6 @@ from headless_agent.assistant import (
     ToolUsed,
 )
 from headless_agent.assistant import settings as assistant_settings
-
-_VIEWS: weakref.WeakSet[AssistantView] = weakref.WeakSet()
 
 
 class AssistantView(QWidget):
@@ -120,7 +117,6 @@ class AssistantView(QWidget):
         layout.addWidget(self.pages)
         language.changed.connect(self.retranslate)
         self.retranslate()
-        _VIEWS.add(self)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -326,8 +322,9 @@ class AssistantSettingsPage(QWidget):
             timeout=self.timeout.value(),
         ).checked()
 
-    def apply(self) -> i18n.Message | None:
-        """Save the settings and the key; returns what went wrong with the key, if it did."""
+    def apply(self, context: ViewContext | None = None) -> i18n.Message | None:
+        """Save the settings and the key, and tell the window's Assistant view; returns
+        what went wrong with the key, if it did."""
         settings = self.chosen()
         assistant_settings.save(settings)
         problem: i18n.Message | None = None
@@ -341,14 +338,15 @@ class AssistantSettingsPage(QWidget):
                     {"variable": assistant_settings.KEY_VARIABLE},
                 )
                 self.keyring_note.show()
-        for view in list(_VIEWS):
+        view = context.window.views.get("assistant") if context is not None else None
+        if isinstance(view, AssistantView):
             view.notice = problem
             view.reload_settings()
         return problem
 
 
 def _apply(page: AssistantSettingsPage, context: ViewContext | None) -> None:
-    page.apply()
+    page.apply(context)
 
 
 REGISTRY.add_view(
