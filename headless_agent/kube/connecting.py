@@ -46,7 +46,6 @@ def _temp_dir() -> str:
     return folder
 
 
-
 @dataclass(slots=True)
 class Credentials:
     """A resolved connection to one API server. Not thread-safe; refresh from one thread."""

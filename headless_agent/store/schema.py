@@ -463,7 +463,6 @@ def _v7_slo_traffic(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
     table.create_index(["cluster_id", "window_seconds", "window_start"])
 
 
-
 def _v8_assistant_conversations(db: sqlite_utils.Database, layout: SeriesLayout) -> None:
     # The optional assistant: each conversation and its messages (tool results included,
     # already redacted), and the tokens each answer cost (the daily budget is their sum).
