@@ -155,6 +155,8 @@ from PySide6.QtWidgets import QDialog  # noqa: E402
 
 from desktop.node_detail import NodeDetailDialog  # noqa: E402
 from desktop.pod_detail import PodDetailDialog  # noqa: E402
+from desktop.workload_detail import KINDS as WORKLOAD_KINDS  # noqa: E402
+from desktop.workload_detail import WorkloadDetailDialog  # noqa: E402
 
 
 def open_node_details(
@@ -201,6 +203,31 @@ def open_pod_details(
     return dialog
 
 
+def open_workload_details(
+    context: ViewContext, kind: str, namespace: str, name: str, cluster: str | None = None
+) -> WorkloadDetailDialog | None:
+    """The page of one workload (or Job, or CronJob) of ``cluster`` (by default the
+    selected one), beside the window."""
+    handle = context.hub.clusters.get(cluster or context.cluster or "")
+    if handle is None:
+        return None
+    window = context.window
+    dialog = WorkloadDetailDialog(
+        window.language,
+        context.hub,
+        handle.name,
+        context.nursery,
+        kind,
+        namespace,
+        name,
+        open_operation=lambda command: window.open_operation(command, handle.name),
+        open_pod=lambda pod: open_pod_details(context, pod.namespace, pod.name, handle.name),
+        parent=window,
+    )
+    _show_detail(context, dialog)
+    return dialog
+
+
 def _show_detail(context: ViewContext, dialog: QDialog) -> None:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     theme = context.window.theme
@@ -215,6 +242,8 @@ def _details(context: ViewContext, kind: str, record: Record) -> None:
     # The row's own cluster: the tables may show every cluster at once.
     if kind == "Node":
         open_node_details(context, record.name, context.row_cluster)
+    elif kind in WORKLOAD_KINDS:
+        open_workload_details(context, kind, record.namespace, record.name, context.row_cluster)
     else:
         open_pod_details(context, record.namespace, record.name, context.row_cluster)
 
@@ -224,9 +253,10 @@ def _metrics_attach(view: MetricsView, context: ViewContext) -> None:
     view.details_requested.connect(lambda node: open_node_details(context, node, context.cluster))
 
 
-# First in the menus of nodes and pods: reading before changing.
+# First in the menus of nodes, pods and workloads: reading before changing.
 REGISTRY.actions.insert(
-    0, MenuAction("details", "detail.action", frozenset({"Node", "Pod"}), _details)
+    0,
+    MenuAction("details", "detail.action", frozenset({"Node", "Pod", *WORKLOAD_KINDS}), _details),
 )
 
 # The assistant registers its own view and settings page (off until an endpoint is set).

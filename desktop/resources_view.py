@@ -5,6 +5,7 @@ stream (rows change in place, as in the Pods tab)."""
 from __future__ import annotations
 
 import trio
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QTableView, QTabWidget, QVBoxLayout, QWidget
 
 from desktop.extensions import REGISTRY, ViewContext, ViewSpec
@@ -42,6 +43,10 @@ class ResourcesView(QWidget):
             proxy = sorting_proxy(model, model, field)
             view = table_view(proxy, widths)
             view.setColumnHidden(model.cluster_column, True)
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(
+                lambda point, k=key: self._context_menu(k, point)
+            )
             page = QWidget()
             layout = QVBoxLayout(page)
             layout.addWidget(field)
@@ -53,6 +58,7 @@ class ResourcesView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
         self._scope: trio.CancelScope | None = None
+        self._context: ViewContext | None = None
         language.changed.connect(self.retranslate)
         self.retranslate()
 
@@ -66,6 +72,7 @@ class ResourcesView(QWidget):
         """Show the selected cluster's records and keep them current."""
         if self._scope is not None:
             self._scope.cancel()
+        self._context = context
         handle = context.hub.clusters.get(context.cluster or "")
         if handle is None:
             for model in self.models.values():
@@ -87,6 +94,19 @@ class ResourcesView(QWidget):
                     subscription.close()
 
         context.nursery.start_soon(follow)
+
+    def _context_menu(self, key: str, point: QPoint) -> None:
+        """The registered actions of the row's kind (a Job's or CronJob's details…)."""
+        context, view = self._context, self.views[key]
+        index = view.indexAt(point)
+        if context is None or not index.isValid():
+            return
+        model = self.models[key]
+        row = self.proxies[key].mapToSource(index).row()
+        context.row_cluster = model.cluster_of(row)
+        menu = context.window.context_menu(view, model.kind_of(row), model.record(row))
+        if menu.actions():
+            menu.exec(view.viewport().mapToGlobal(point))
 
     def set_namespace(self, namespace: str) -> None:
         for proxy in self.proxies.values():
