@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -69,6 +70,20 @@ _STATE_COLOURS = {
     ConnectionState.OFFLINE: "#d64545",
 }
 _IDLE_COLOUR = "#7a8794"
+
+
+def _file_heading(path: str) -> QListWidgetItem:
+    """A kubeconfig file's name above its contexts (when they come from several files)."""
+    home = str(Path.home())
+    shown = "~" + path[len(home) :] if path.startswith(home + "/") else path
+    item = QListWidgetItem(shown)
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable: a heading
+    item.setToolTip(path)
+    font = item.font()
+    font.setBold(True)
+    item.setFont(font)
+    item.setForeground(QColor(_IDLE_COLOUR))
+    return item
 
 
 def _size_columns(view: QTableView, widths: tuple[int, ...]) -> None:
@@ -342,8 +357,13 @@ class MainWindow(QMainWindow):
         """List every kubeconfig context; one not yet watched connects when selected."""
         self._kubeconfigs, self._extra_path = kubeconfigs, extra_path
         contexts = sorted(kubeconfigs.contexts.items(), key=lambda c: (str(c[1].file), c[0]))
-        for name, _ in contexts:
+        grouped = len({str(info.file) for _, info in contexts}) > 1
+        heading = None
+        for name, info in contexts:
             if self._hub is None or name not in self._hub.clusters:
+                if grouped and str(info.file) != heading:
+                    heading = str(info.file)
+                    self.clusters.addItem(_file_heading(heading))
                 item = QListWidgetItem()
                 item.setData(Qt.ItemDataRole.UserRole, name)
                 self.clusters.addItem(item)
@@ -371,6 +391,8 @@ class MainWindow(QMainWindow):
     def _render_item(self, item: QListWidgetItem) -> None:
         tr = self.language.tr
         name = item.data(Qt.ItemDataRole.UserRole)
+        if name is None:
+            return  # a kubeconfig file's heading
         handle = self._hub.clusters.get(name) if self._hub is not None else None
         if handle is None:
             item.setText(f"{name}\n{tr('sidebar.not_connected')}")
@@ -534,6 +556,8 @@ class MainWindow(QMainWindow):
         ]
         for row in range(self.clusters.count()):
             name = self.clusters.item(row).data(Qt.ItemDataRole.UserRole)
+            if name is None:
+                continue  # a heading
             entries.append(
                 Entry(tr("palette.cluster"), name, lambda r=row: self.clusters.setCurrentRow(r))
             )
@@ -700,6 +724,8 @@ class MainWindow(QMainWindow):
         if item is None or self._hub is None or self._nursery is None:
             return
         name = item.data(Qt.ItemDataRole.UserRole)
+        if name is None:
+            return  # a kubeconfig file's heading
         if self.all_button.isChecked():  # back to this one cluster
             self.all_button.blockSignals(True)
             self.all_button.setChecked(False)

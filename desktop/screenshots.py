@@ -97,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             for code in i18n.LANGUAGES:
                 language.set(code)
                 await shot(window.tabs.indexOf(slo), folder / f"main-slo-{code}.png")
-            # Every view once more in the dark theme.
+            # Every view in English in the light theme (the main ones are above in every
+            # language too), then once more in the dark theme.
             language.set("en")
-            theme.set("dark")
             keys = ["anomalies", "pods", "nodes", "workloads", *window.views]
+            for tab, key in enumerate(keys):
+                await shot(tab, folder / f"main-{key}-en.png")
+            theme.set("dark")
             for tab, key in enumerate(keys):
                 await shot(tab, folder / f"main-{key}-en-dark.png")
             # A node's page and a pod's page of the first cluster: its busiest node, and
@@ -131,6 +134,18 @@ def main(argv: list[str] | None = None) -> int:
                 written.append(folder / f"{name}.png")
             pod_page.close()
             node_page.close()
+            # A Deployment's page: the prod cluster's crash-looping checkout and its pods.
+            from desktop.builtin_views import open_workload_details
+
+            prod = next(name for name in hub.clusters if "prod" in name)
+            workload_page = open_workload_details(
+                window.context, "Deployment", "shop", "checkout", prod
+            )
+            assert workload_page is not None
+            await trio.sleep(1)  # the history read in the background
+            workload_page.grab().save(str(folder / "workload-detail-en.png"))
+            written.append(folder / "workload-detail-en.png")
+            workload_page.close()
             theme.set("light")
             window.close()
             nursery.cancel_scope.cancel()

@@ -222,3 +222,32 @@ def test_the_clusters_page_forgets_an_agent_and_its_token(
     dialog.apply()
     assert preferences.agents == [] and not token.exists()
     assert preferences.kubeconfig_files == ["/home/me/lab.yaml"]
+
+
+def test_contexts_from_several_kubeconfig_files_are_grouped_under_their_file(
+    running_app: AppFactory, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from headless_agent.kube.kubeconfig import load_kubeconfigs
+    from tests.gui.test_welcome import KUBECONFIG
+
+    first, second = tmp_path / "lab.yaml", tmp_path / "prod.yaml"
+    first.write_text(KUBECONFIG)
+    second.write_text(
+        KUBECONFIG.replace("lab-admin", "prod-admin")
+        .replace("name: lab", "name: prod")
+        .replace("cluster: lab", "cluster: prod")
+    )
+    kubeconfigs = load_kubeconfigs([first, second])
+    window = running_app(lambda hub: hub.watch_demo(speed=1), kubeconfigs)
+    rows = [window.clusters.item(r) for r in range(window.clusters.count())]
+    texts = [item.text().splitlines()[0] for item in rows]
+    assert texts[-4:] == [str(first), "lab-admin", str(second), "prod-admin"]
+    heading = rows[-4]
+    assert not heading.flags() & Qt.ItemFlag.ItemIsSelectable
+    assert heading.data(Qt.ItemDataRole.UserRole) is None
+    before = window.clusters.currentRow()
+    window.clusters.setCurrentItem(heading)  # a heading is not a cluster: nothing changes
+    assert window.context is not None and window.context.cluster == window.clusters.item(
+        before
+    ).data(Qt.ItemDataRole.UserRole)
+    assert str(first) not in [entry.text for entry in window.palette_entries()]
