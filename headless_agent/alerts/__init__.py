@@ -34,6 +34,8 @@ from headless_agent.hub import Hub
 from headless_agent.kube.health import ConnectionState, HealthSnapshot
 from headless_agent.slo.alerting import SloAlerts
 from headless_agent.slo.collector import SloCollector
+from headless_agent.slo.prometheus_source import PrometheusSource
+from headless_agent.slo.scraping import DEFAULT_SELECTORS
 from headless_agent.state.records import PodRecord
 from headless_agent.store import HistoryStore, Silence
 
@@ -105,6 +107,7 @@ class Alerting:
         self.config = config = self._usable(config)
         self.dispatcher.reconfigure(config)
         self.delivery.reconfigure(config)
+        self._configure_slo_sources()
 
     async def send_test(self, channel_name: str) -> None:
         """Send a test notification on one channel now, outside the outbox; raises
@@ -118,7 +121,19 @@ class Alerting:
         hub.transition_listeners.append(self.dispatcher.on_transition)
         hub.health_listeners.append(self._on_health)
         hub.services.append(self.run)
-        SloCollector(self.store, clock=self.clock).attach(hub)  # the minutes SLO rules read
+        # The minutes SLO rules read: from the controllers, or a Prometheus server.
+        self.slo_collector = SloCollector(self.store, clock=self.clock)
+        self._configure_slo_sources()
+        self.slo_collector.attach(hub)
+
+    def _configure_slo_sources(self) -> None:
+        collector = getattr(self, "slo_collector", None)
+        if collector is None:
+            return
+        collector.selectors = (*DEFAULT_SELECTORS, *self.config.slo_controllers)
+        collector.prometheus = {
+            cluster: PrometheusSource(url) for cluster, url in self.config.slo_prometheus.items()
+        }
 
     # --- clusters that cannot be reached -----------------------------------------------------
 

@@ -90,7 +90,9 @@ import keyring.errors
 
 from headless_agent import i18n
 from headless_agent.detect.anomaly import Severity
+from headless_agent.slo.controllers import FORMATS as CONTROLLER_FORMATS
 from headless_agent.slo.objectives import Objective, parse_objective
+from headless_agent.slo.scraping import ControllerSelector
 
 #: ``desktop``: a notification from the desktop app's tray (headless mode has no desktop
 #: and leaves such channels out)
@@ -179,6 +181,11 @@ class AlertConfig:
     unreachable_after: float = 60.0
     #: service-level objectives (``[[slos]]``): their burn-rate alerts (``headless_agent.slo``)
     slos: tuple[Objective, ...] = ()
+    #: ingress controllers besides those the usual labels find (``[[slo_controllers]]``)
+    slo_controllers: tuple[ControllerSelector, ...] = ()
+    #: clusters whose SLO minutes come from a Prometheus server: cluster → its URL
+    #: (``[[slo_prometheus]]``); their controllers are not scraped
+    slo_prometheus: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_duration(text: Any) -> float:
@@ -240,7 +247,15 @@ def load_config(
         where += f".{key}" if key else ""
         problems.append(f"line {lines.of(table, index, key)}: {where}: {message}")
 
-    known_top = {"grouping", "channels", "rules", "health", "slos"}
+    known_top = {
+        "grouping",
+        "channels",
+        "rules",
+        "health",
+        "slos",
+        "slo_controllers",
+        "slo_prometheus",
+    }
     for key in document:
         if key not in known_top:
             problems.append(
@@ -296,9 +311,77 @@ def load_config(
         if rule is not None:
             rules.append(rule)
     slos = _objectives(document.get("slos", []), problem)
+    controllers = _controllers(document.get("slo_controllers", []), problem)
+    prometheus = _prometheus(document.get("slo_prometheus", []), problem)
     if problems:
         raise ConfigProblems(source, problems)
-    return AlertConfig(channels, tuple(rules), grouping, unreachable_after, slos)
+    return AlertConfig(
+        channels, tuple(rules), grouping, unreachable_after, slos, controllers, prometheus
+    )
+
+
+def _controllers(raw: Any, problem: Any) -> tuple[ControllerSelector, ...]:
+    """``[[slo_controllers]]``: format, labels (a table), port, and optionally path and
+    namespace — for controllers the usual labels do not find."""
+    if not isinstance(raw, list):
+        problem("slo_controllers", None, None, "expected [[slo_controllers]] tables")
+        return ()
+    found = []
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            problem("slo_controllers", index, None, "expected a table")
+            continue
+        labels = table.get("labels")
+        port = table.get("port")
+        ok = True
+        if table.get("format") not in CONTROLLER_FORMATS:
+            problem("slo_controllers", index, "format", f"one of {', '.join(CONTROLLER_FORMATS)}")
+            ok = False
+        if (
+            not isinstance(labels, dict)
+            or not labels
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in labels.items())
+        ):
+            problem("slo_controllers", index, "labels", 'a table such as { app = "my-ingress" }')
+            ok = False
+        if not (isinstance(port, int) and 0 < port < 65536) and not isinstance(port, str):
+            problem("slo_controllers", index, "port", "a port number or name")
+            ok = False
+        if ok:
+            found.append(
+                ControllerSelector(
+                    str(table["format"]),
+                    tuple(sorted((str(k), str(v)) for k, v in labels.items())),  # type: ignore[union-attr]
+                    port,  # type: ignore[arg-type]
+                    str(table.get("path", "metrics")).lstrip("/"),
+                    str(table.get("namespace", "")),
+                )
+            )
+    return tuple(found)
+
+
+def _prometheus(raw: Any, problem: Any) -> dict[str, str]:
+    """``[[slo_prometheus]]``: a server's ``url`` and the ``clusters`` it scrapes."""
+    if not isinstance(raw, list):
+        problem("slo_prometheus", None, None, "expected [[slo_prometheus]] tables")
+        return {}
+    found: dict[str, str] = {}
+    for index, table in enumerate(raw):
+        if not isinstance(table, dict):
+            problem("slo_prometheus", index, None, "expected a table")
+            continue
+        url, clusters = table.get("url"), table.get("clusters")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            problem("slo_prometheus", index, "url", "an http:// or https:// URL")
+            continue
+        if not isinstance(clusters, list) or not clusters:
+            problem("slo_prometheus", index, "clusters", "a list of cluster names")
+            continue
+        for cluster in clusters:
+            if cluster in found:
+                problem("slo_prometheus", index, "clusters", f"{cluster!r} is named twice")
+            found[str(cluster)] = url
+    return found
 
 
 def _objectives(raw: Any, problem: Any) -> tuple[Objective, ...]:
