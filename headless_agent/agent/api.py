@@ -46,6 +46,8 @@ class ApiLimits:
     burst: float = 60.0
     #: samples per ``GET /v1/node-samples`` answer
     samples_per_answer: int = 5000
+    #: SLO minutes per ``GET /v1/slo-minutes`` answer
+    slo_minutes_per_answer: int = 2000
 
 
 class _Refusal(Exception):
@@ -104,11 +106,13 @@ class AgentApi:
         )
         lines.labels("changes").set_function(lambda: len(relay.changes))
         lines.labels("samples").set_function(lambda: len(relay.samples))
+        lines.labels("slo-minutes").set_function(lambda: len(relay.slo_minutes))
         size = Gauge(
             "atlhyper_agent_journal_bytes", "bytes kept", ["journal"], registry=self.registry
         )
         size.labels("changes").set_function(lambda: relay.changes.size)
         size.labels("samples").set_function(lambda: relay.samples.size)
+        size.labels("slo-minutes").set_function(lambda: relay.slo_minutes.size)
         dropped = Gauge(
             "atlhyper_agent_journal_dropped",
             "lines dropped by the bounds",
@@ -117,6 +121,7 @@ class AgentApi:
         )
         dropped.labels("changes").set_function(lambda: relay.changes.dropped)
         dropped.labels("samples").set_function(lambda: relay.samples.dropped)
+        dropped.labels("slo-minutes").set_function(lambda: relay.slo_minutes.dropped)
         Gauge(
             "atlhyper_agent_node_samples_received",
             "node samples received from probes",
@@ -138,6 +143,11 @@ class AgentApi:
                     "/v1/node-samples",
                     self._wrap("push", Role.PROBE, self.push_samples),
                     methods=["POST"],
+                ),
+                Route(
+                    "/v1/slo-minutes",
+                    self._wrap("slo-minutes", Role.VIEWER, self.slo_minutes),
+                    methods=["GET"],
                 ),
                 Route(
                     "/v1/commands",
@@ -278,11 +288,12 @@ class AgentApi:
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 
     async def node_samples(self, request: Request) -> Response:
-        after = _integer(request, "after", default=0)
-        limit = min(_integer(request, "limit", default=self.limits.samples_per_answer), 50_000)
-        return Response(
-            self.relay.samples_after(after, max(limit, 1)), media_type="application/json"
-        )
+        after, limit = _page(request, self.limits.samples_per_answer)
+        return Response(self.relay.samples_after(after, limit), media_type="application/json")
+
+    async def slo_minutes(self, request: Request) -> Response:
+        after, limit = _page(request, self.limits.slo_minutes_per_answer)
+        return Response(self.relay.slo_minutes_after(after, limit), media_type="application/json")
 
     async def push_samples(self, request: Request) -> Response:
         body = await self._body(request)
@@ -327,6 +338,14 @@ class AgentApi:
             if seq > after
         ]
         return JSONResponse({"entries": entries})
+
+
+def _page(request: Request, per_answer: int) -> tuple[int, int]:
+    """``after`` (default 0) and ``limit`` (default ``per_answer``, at most ten times
+    that) of a paged read; 400 naming the parameter that is not a whole number."""
+    after = _integer(request, "after", default=0)
+    limit = min(_integer(request, "limit", default=per_answer), 10 * per_answer)
+    return after, max(limit, 1)
 
 
 def _integer(request: Request, name: str, default: int | None = None) -> int:

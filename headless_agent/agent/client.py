@@ -3,9 +3,11 @@
 It mirrors the agent's state into a ClusterState (a snapshot, then the stream of changes),
 mirrors the agent's anomalies (the agent watched all along, so its detection is the one
 that saw what happened while the hub was away), relays the agent's health, and pulls
-node samples into the history. A broken connection resumes from the last line received;
-an agent that no longer has those lines answers 410 and the hub takes a fresh snapshot,
-which like a relist publishes only what changed.
+node samples and the SLO minutes the agent booked from the ingress controllers into the
+history (each by its own cursor, so a hub that was away gets what the agent kept). A
+broken connection resumes from the last line received; an agent that no longer has those
+lines answers 410 and the hub takes a fresh snapshot, which like a relist publishes only
+what changed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import trio
@@ -32,12 +34,18 @@ from headless_agent.kube.errors import Forbidden, KubeError, Unauthorized, Unrea
 from headless_agent.kube.health import ClusterHealth, ConnectionState
 from headless_agent.kube.watching import Backoff
 from headless_agent.state.cluster_state import ClusterState
-from headless_agent.store import HistoryStore
+from headless_agent.store import HistoryStore, SloWindow
+from headless_agent.store.samples import NodeSamples
 
 log = logging.getLogger(__name__)
 
-#: how often node samples are fetched (the probes' default interval)
+#: how often node samples and SLO minutes are fetched (the probes' default interval)
 SAMPLE_INTERVAL = 15.0
+
+_Item = TypeVar("_Item")
+#: the agent's paged journals
+SAMPLES = "/v1/node-samples"
+SLO_MINUTES = "/v1/slo-minutes"
 
 
 class AgentError(KubeError):
@@ -271,11 +279,15 @@ class AgentSession:
         self.history = history
         self.cursor: int | None = None
         self._health: dict[str, Any] | None = None  # as the agent last reported it
-        self.sample_cursor = 0
+        #: per paged journal (``SAMPLES``, ``SLO_MINUTES``): the last number received, and
+        #: how often the agent no longer had what followed it (its buffer, or a restart)
+        self.cursors = {SAMPLES: 0, SLO_MINUTES: 0}
+        self.gaps = {SAMPLES: 0, SLO_MINUTES: 0}
         self.audit_cursor = 0
+        self.received_slo_minutes = 0
+        self._slo_unsupported = False  # an agent older than /v1/slo-minutes
         #: node samples received, newest last (a short window for views without history)
         self.received_samples = 0
-        self.sample_gaps = 0
 
     async def _client(self) -> httpx.AsyncClient:
         return await agent_client(self.target)
@@ -407,12 +419,17 @@ class AgentSession:
     # --- node samples ----------------------------------------------------------------------
 
     async def _follow_samples(self, client: httpx.AsyncClient) -> None:
+        fetches = (
+            ("node samples", self._fetch_samples),
+            ("SLO minutes", self._fetch_slo_minutes),
+            ("audit", self._fetch_audit),
+        )
         while True:
-            try:
-                await self._fetch_samples(client)
-                await self._fetch_audit(client)
-            except (httpx.HTTPError, ProtocolError, KubeError) as error:
-                log.info("%s: node samples or audit not fetched: %s", self.name, error)
+            for what, fetch in fetches:  # one failing does not hold up the others
+                try:
+                    await fetch(client)
+                except (httpx.HTTPError, ProtocolError, KubeError) as error:
+                    log.info("%s: %s not fetched: %s", self.name, what, error)
             await trio.sleep(self.target.sample_interval)
 
     async def _fetch_audit(self, client: httpx.AsyncClient) -> None:
@@ -433,28 +450,75 @@ class AgentSession:
                 self.audit_cursor = max(self.audit_cursor, item["seq"])
 
     async def _fetch_samples(self, client: httpx.AsyncClient) -> None:
-        while True:  # until caught up: one answer holds at most the agent's page size
-            response = await client.get("/v1/node-samples", params={"after": self.sample_cursor})
-            _check(response)
-            document = protocol.parse_json(response.content)
-            if not isinstance(document, dict) or not isinstance(document.get("samples"), list):
-                raise ProtocolError("node samples answer lacks its samples")
-            oldest = document.get("oldest")
-            if isinstance(oldest, int) and self.sample_cursor and oldest > self.sample_cursor + 1:
-                self.sample_gaps += 1  # the agent's buffer did not reach back far enough
-            entries = document["samples"]
-            samples = []
-            for entry in entries:
-                if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], int):
-                    raise ProtocolError("a node sample entry is not [number, sample]")
-                samples.append(protocol.read_samples(entry[1]))
-                self.sample_cursor = entry[0]
+        def take(samples: list[NodeSamples]) -> None:
             if samples and self.history is not None:
                 self.history.record_node_samples(self.name, samples)
             self.received_samples += len(samples)
-            last = document.get("last")
-            if not entries or not isinstance(last, int) or self.sample_cursor >= last:
+
+        await self._pages(client, SAMPLES, "samples", protocol.read_samples, take)
+
+    async def _fetch_slo_minutes(self, client: httpx.AsyncClient) -> None:
+        """The minutes the agent's SLO collector booked, into the history as if this hub
+        had scraped the controllers itself (a minute stored twice is stored once)."""
+        if self._slo_unsupported:
+            return
+
+        def take(minutes: list[SloWindow]) -> None:
+            if minutes and self.history is not None:
+                self.history.record_slo_minutes(self.name, minutes)
+            self.received_slo_minutes += len(minutes)
+
+        try:
+            await self._pages(client, SLO_MINUTES, "minutes", protocol.read_slo_minute, take)
+        except _NotServed:
+            self._slo_unsupported = True
+            log.info("%s: the agent serves no SLO minutes (an older version)", self.name)
+
+    async def _pages(
+        self,
+        client: httpx.AsyncClient,
+        path: str,
+        field: str,
+        read: Callable[[Any], _Item],
+        take: Callable[[list[_Item]], None],
+    ) -> None:
+        """Every page of a journal the agent serves after this session's cursor for it,
+        until caught up: each page to ``take``, then the cursor moves past it."""
+        while True:  # until caught up: one answer holds at most the agent's page size
+            cursor = self.cursors[path]
+            response = await client.get(path, params={"after": cursor})
+            if response.status_code == 404:
+                raise _NotServed(path)
+            _check(response)
+            document = protocol.parse_json(response.content)
+            if not isinstance(document, dict) or not isinstance(document.get(field), list):
+                raise ProtocolError(f"the answer of {path} lacks its {field}")
+            last, oldest = document.get("last"), document.get("oldest")
+            if not isinstance(last, int):
+                raise ProtocolError(f"the answer of {path} lacks its last number")
+            if last < cursor:
+                # The agent restarted and numbers from 1 again: read all it has.
+                log.info("%s: the agent restarted; %s from its first", self.name, field)
+                self.cursors[path] = 0
+                self.gaps[path] += 1
+                continue
+            if isinstance(oldest, int) and cursor and oldest > cursor + 1:
+                self.gaps[path] += 1  # the agent's buffer did not reach back far enough
+            entries = document[field]
+            items = []
+            for entry in entries:
+                if not isinstance(entry, list) or len(entry) != 2 or not isinstance(entry[0], int):
+                    raise ProtocolError(f"an entry of {field} is not [number, value]")
+                items.append(read(entry[1]))
+                cursor = entry[0]
+            take(items)
+            self.cursors[path] = cursor
+            if not entries or cursor >= last:
                 return
+
+
+class _NotServed(Exception):
+    """The agent does not know this path (404: a version before it)."""
 
 
 def _message(response: httpx.Response) -> str:

@@ -5,7 +5,8 @@ becomes one line with a sequence number (the stream's resume cursor). A hub that
 reconnects with cursor N gets every line after N; when lines after N were already
 dropped, ``since`` says so and the hub starts again from a snapshot. Node samples have a
 journal of their own, larger, because a hub that missed them cannot get them from a
-snapshot.
+snapshot; so have the SLO minutes the agent's collector books. Those two are read in pages
+(``page``) rather than streamed.
 
 Lines are encoded once, when recorded (orjson), so ten hubs cost one encoding. Bounds are
 a maximum age, a maximum number of lines and a maximum number of bytes; what falls out is
@@ -108,6 +109,22 @@ class Journal:
         self.check(cursor)
         start = self._head + cursor + 1 - self.oldest  # lines are numbered without holes
         return [(n, line) for n, _, line in self._lines[start : start + limit]]
+
+    def page(self, after: int, limit: int, field: str) -> bytes:
+        """A JSON page of the lines after ``after`` (at most ``limit``), each as ``[number,
+        line]`` under ``field``, with ``last`` and ``oldest``. From the oldest line kept when
+        ``after`` is older than that (the reader sees the gap from ``oldest``); empty when
+        it is ahead (``last`` below the reader's cursor: this agent restarted)."""
+        after = max(after, self.oldest - 1)
+        after = min(after, self.last)
+        lines = self.since(after, limit)
+        body = b",".join(b"[%d,%s]" % (seq, line) for seq, line in lines)
+        return b'{"last":%d,"oldest":%d,"%s":[%s]}' % (
+            self.last,
+            self.oldest,
+            field.encode(),
+            body,
+        )
 
     async def wait_beyond(self, cursor: int) -> None:
         """Return when there is a line after ``cursor``."""

@@ -27,10 +27,19 @@ number N (0: all it keeps), at most ``limit``::
       "gauges": {..}, "counters": {..}}], ...]}
 
 ``POST /v1/node-samples`` — a probe's batch (``nodeprobe.wire``, usually gzip).
+
+``GET /v1/slo-minutes?after=N`` — the finished SLO minutes the agent's collector booked
+from the ingress controllers after its minute number N, the same way (``statuses``:
+requests by status; ``latency``: cumulative buckets, the last bound ``"+Inf"``)::
+
+    {"last": 310, "oldest": 1, "minutes": [[309, {"slo": "shop.example.com/checkout",
+      "start": 1764201600.0, "seconds": 60.0, "good": 51, "total": 52,
+      "statuses": [["200", 51], ["503", 1]], "latency": [[0.1, 40], ["+Inf", 52]]}], ...]}
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -43,7 +52,7 @@ from headless_agent.state.cluster_state import Change
 from headless_agent.state.record_codec import decode, decode_record, encode
 from headless_agent.state.records import MalformedObject, Record
 from headless_agent.store.audit import redact
-from headless_agent.store.records import AuditEntry
+from headless_agent.store.records import AuditEntry, SloWindow
 from headless_agent.store.samples import NodeSamples
 
 PROTOCOL = 1
@@ -182,6 +191,51 @@ def read_samples(document: Any) -> NodeSamples:
         return NodeSamples(node, float(timestamp), gauges, counters)
     except ValueError as error:
         raise ProtocolError(str(error)) from None
+
+
+def slo_minute_document(window: SloWindow) -> dict[str, Any]:
+    return {
+        "slo": window.slo,
+        "start": window.window_start,
+        "seconds": window.window_seconds,
+        "good": window.good,
+        "total": window.total,
+        "statuses": [[status, count] for status, count in window.statuses],
+        # JSON has no infinity: the +Inf bucket's bound travels as Prometheus writes it
+        "latency": [["+Inf" if math.isinf(b) else b, count] for b, count in window.latency],
+    }
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ProtocolError(f"{what} is not a number")
+    return float(value)
+
+
+def read_slo_minute(document: Any) -> SloWindow:
+    slo = _field(document, "slo", str)
+    statuses, latency = _field(document, "statuses", list), _field(document, "latency", list)
+    for items in (statuses, latency):
+        if not all(isinstance(item, list) and len(item) == 2 for item in items):
+            raise ProtocolError(f"a status or bucket entry of {slo!r} is not a pair")
+    return SloWindow(
+        slo=slo,
+        window_start=_number(document.get("start"), f"the start of {slo!r}"),
+        window_seconds=_number(document.get("seconds"), f"the length of {slo!r}"),
+        good=_number(document.get("good"), f"good of {slo!r}"),
+        total=_number(document.get("total"), f"total of {slo!r}"),
+        statuses=tuple(
+            (str(status), _number(count, f"a status count of {slo!r}"))
+            for status, count in statuses
+        ),
+        latency=tuple(
+            (
+                math.inf if bound == "+Inf" else _number(bound, f"a bound of {slo!r}"),
+                _number(count, f"a bucket of {slo!r}"),
+            )
+            for bound, count in latency
+        ),
+    )
 
 
 def audit_document(entry: AuditEntry) -> dict[str, Any]:

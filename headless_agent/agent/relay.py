@@ -1,5 +1,5 @@
-"""The agent's side of a cluster: its Hub's state, anomalies and health into journals, and
-node samples from the probes into theirs.
+"""The agent's side of a cluster: its Hub's state, anomalies and health into journals,
+node samples from the probes into theirs, and the SLO minutes of its collector into theirs.
 
 One trio task (``run``) follows the cluster's changes; anomaly transitions and health
 changes arrive through the Hub's listeners. Everything becomes one numbered journal line,
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -20,7 +20,7 @@ from headless_agent.agent.journal import Journal, JournalLimits
 from headless_agent.detect.anomaly import Transition
 from headless_agent.hub import ClusterHandle, Hub
 from headless_agent.kube.health import HealthSnapshot
-from headless_agent.store.records import AuditEntry
+from headless_agent.store.records import AuditEntry, SloWindow
 from headless_agent.store.samples import NodeSamples, series_name
 from nodeprobe.wire import Batch
 
@@ -34,6 +34,8 @@ class RelayLimits:
     changes: JournalLimits = field(default_factory=JournalLimits)
     #: node samples: 6 h by default, and never more than this many bytes
     samples: JournalLimits = field(default_factory=_sample_limits)
+    #: SLO minutes (one line per Ingress route and minute, a few hundred bytes each)
+    slo_minutes: JournalLimits = field(default_factory=JournalLimits)
 
 
 def samples_of(batch: Batch) -> list[NodeSamples]:
@@ -65,6 +67,7 @@ class Relay:
         self.changes = Journal(limits.changes, clock=clock)
         self.samples = Journal(limits.samples, clock=clock)
         self.samples_received = 0
+        self.slo_minutes = Journal(limits.slo_minutes, clock=clock)
         #: the commands this agent ran, numbered (its own audit, so a hub that was not
         #: the caller can show them); bounded, newest last
         self.audit: deque[tuple[int, AuditEntry]] = deque(maxlen=10_000)
@@ -123,12 +126,16 @@ class Relay:
     def samples_after(self, after: int, limit: int) -> bytes:
         """The samples document for ``GET /v1/node-samples`` (from the oldest kept when
         ``after`` is older than that: the hub sees the gap from ``oldest``)."""
-        after = max(after, self.samples.oldest - 1)
-        after = min(after, self.samples.last)
-        lines = self.samples.since(after, limit)
-        body = b",".join(b"[%d,%s]" % (seq, line) for seq, line in lines)
-        return b'{"last":%d,"oldest":%d,"samples":[%s]}' % (
-            self.samples.last,
-            self.samples.oldest,
-            body,
-        )
+        return self.samples.page(after, limit, "samples")
+
+    def record_slo_minutes(self, cluster: str, windows: Sequence[SloWindow]) -> None:
+        """The agent's SLO collector's sink (in place of a history store): its finished
+        minutes into their journal, for hubs to fetch."""
+        if cluster != self.cluster:
+            return
+        for window in windows:
+            self.slo_minutes.append(orjson.dumps(protocol.slo_minute_document(window)))
+
+    def slo_minutes_after(self, after: int, limit: int) -> bytes:
+        """The document for ``GET /v1/slo-minutes``, paged as node samples are."""
+        return self.slo_minutes.page(after, limit, "minutes")

@@ -29,6 +29,7 @@ from headless_agent.hub import Hub
 from headless_agent.kube.cluster_source import KubeTarget
 from headless_agent.kube.kubeconfig import load_kubeconfigs
 from headless_agent.ops.runner import Operations
+from headless_agent.slo.collector import SloCollector
 
 log = logging.getLogger("atlhyper.agent")
 
@@ -185,8 +186,12 @@ def agent_main(argv: list[str] | None = None) -> int:
         RelayLimits(
             changes=JournalLimits(max_age=hours),
             samples=JournalLimits(max_age=hours, max_lines=2_000_000, max_bytes=256 * 2**20),
+            slo_minutes=JournalLimits(max_age=hours),
         ),
     )
+    # The ingress controllers' /metrics, read through the API server with the agent's own
+    # service account (``pods/proxy`` ``get``): finished minutes into the relay's buffer.
+    SloCollector(relay).attach(hub)
     operations = None
     if not settings.read_only:
         operations = Operations(hub, audit=relay.record_audit, actor="agent")

@@ -8,14 +8,19 @@ mapped to Ingress routes (``ingress_mapping``); a minute is written once it is o
 minutes up into hours. A cluster given a Prometheus server (``prometheus``) has its
 minutes read from there instead. A pod that cannot be read is logged and skipped: its minutes are
 then missing (which the no-data alert notices), never zero.
+
+The minutes go to a ``SloMinuteSink``: the hub's history store, or, inside the in-cluster
+agent, the agent's bounded buffer that hubs fetch them from (``GET /v1/slo-minutes``). A
+hub does not scrape a cluster it watches through an agent: the agent does.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import trio
 
@@ -38,12 +43,18 @@ from headless_agent.slo.scraping import (
 )
 from headless_agent.state.cluster_state import ClusterState
 from headless_agent.state.records import IngressRecord
-from headless_agent.store import HistoryStore, SloWindow
+from headless_agent.store import SloWindow
 
 log = logging.getLogger(__name__)
 
 INTERVAL = 15.0
 Fetch = Callable[[ControllerPod], Awaitable[str]]
+
+
+class SloMinuteSink(Protocol):
+    """Where finished minutes go: a ``HistoryStore``, or the agent's relay buffer."""
+
+    def record_slo_minutes(self, cluster: str, windows: Sequence[SloWindow]) -> None: ...
 
 
 def minute_window(traffic: MinuteTraffic) -> SloWindow:
@@ -90,11 +101,11 @@ class ClusterScrapes:
 
 
 class SloCollector:
-    """Runs beside a Hub (``attach``) and feeds its history store."""
+    """Runs beside a Hub (``attach``) and feeds its history store (or the agent's buffer)."""
 
     def __init__(
         self,
-        store: HistoryStore,
+        store: SloMinuteSink,
         *,
         selectors: Iterable[ControllerSelector] = DEFAULT_SELECTORS,
         interval: float = INTERVAL,
@@ -142,7 +153,7 @@ class SloCollector:
                 log.warning("SLO metrics of %s: %s", name, error)
             return
         if not isinstance(handle.target, KubeTarget):
-            return  # the demo has no controllers; an agent's cluster: a later version
+            return  # the demo has no controllers; an agent's cluster is scraped by the agent
         if not discover_controllers(handle.state.records("Pod"), self.selectors):
             return  # no controller: not even credentials are needed
         try:

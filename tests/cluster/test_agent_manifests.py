@@ -32,6 +32,7 @@ READS = [
     ("watch", "persistentvolumeclaims"),
     ("watch", "services"),
     ("get", "pods", "log"),
+    ("get", "pods", "proxy"),
 ]
 WRITES = [
     ("delete", "pods"),
