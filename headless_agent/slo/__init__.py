@@ -11,37 +11,7 @@ multi-window, multi-burn-rate alerts, per Ingress host and path (see docs/SLO.md
 - `objectives`, `burn_rates`: ``[[slos]]`` settings, budgets, the burn-rate tables;
 - `status`: what a view shows (windows 1 h … 30 d, burn-rate series);
 - `alerting`: burn-rate and no-data alerts into the alert dispatcher.
+
+Import the modules themselves: the package re-exports nothing, so that its small parts
+(the objectives, which the demo uses) load without the collector and, with it, the hub.
 """
-
-from __future__ import annotations
-
-from headless_agent.slo.alerting import SloAlerts
-from headless_agent.slo.burn_rates import PYRRA_28D, WORKBOOK_30D, BurnTier
-from headless_agent.slo.collector import SloCollector
-from headless_agent.slo.objectives import Objective, parse_objective
-from headless_agent.slo.quantile import histogram_quantile
-from headless_agent.slo.scraping import ControllerSelector
-from headless_agent.slo.status import (
-    ObjectiveStatus,
-    WindowStatus,
-    burn_rate_series,
-    objective_status,
-    target_status,
-)
-
-__all__ = [
-    "PYRRA_28D",
-    "WORKBOOK_30D",
-    "BurnTier",
-    "ControllerSelector",
-    "Objective",
-    "ObjectiveStatus",
-    "SloAlerts",
-    "SloCollector",
-    "WindowStatus",
-    "burn_rate_series",
-    "histogram_quantile",
-    "objective_status",
-    "parse_objective",
-    "target_status",
-]
