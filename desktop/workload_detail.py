@@ -222,6 +222,7 @@ class WorkloadDetailDialog(QDialog):
             button = QPushButton()
             button.clicked.connect(lambda _=False, a=action: self._operation(a))
             button.setEnabled(open_operation is not None)
+            button.setAutoDefault(False)  # Enter closes the page; it never scales
             actions.addWidget(button)
             self.operation_buttons[action] = button
         actions.addStretch(1)
@@ -232,6 +233,7 @@ class WorkloadDetailDialog(QDialog):
         cluster_column = getattr(self.pod_model, "cluster_column", None)
         if cluster_column is not None:  # one cluster here: no column naming it
             self.pod_view.setColumnHidden(cluster_column, True)
+        self.pod_view.setColumnHidden(0, True)  # one namespace too
         self.conditions = DetailTable(
             language,
             ("column.type", "column.status", "column.reason", "column.since", "column.message"),
@@ -317,6 +319,8 @@ class WorkloadDetailDialog(QDialog):
             )
             return
         status, colour = workload_status(record)
+        if isinstance(record, WorkloadRecord):
+            status = tr("detail.ready_of", ready=record.ready, desired=record.desired)
         self.heading.setText(
             f"<b>{self.namespace}/{self.name}</b> ({self.kind}) — "
             f"<span style='color:{colour.name()}'>{status}</span>"
@@ -419,10 +423,11 @@ class WorkloadDetailDialog(QDialog):
     def _render_events(self) -> None:
         tr = self.language.tr
         rows: list[tuple[float, tuple[object, ...], str]] = []
-        seen = set()
+        seen: set[tuple[object, ...]] = set()
         number = self.language.code
         for event in self._state_events():
             seen.add((event.object_name, event.reason, event.message, event.first_seen))
+            seen.add((event.namespace, event.name))  # the Event object itself
             stamp = event.last_seen or event.first_seen or 0.0
             rows.append(
                 (
@@ -439,7 +444,8 @@ class WorkloadDetailDialog(QDialog):
                 )
             )
         for stored in self._stored_mine():  # what the cluster no longer keeps
-            if (stored.object_name, stored.reason, stored.message, stored.first_seen) in seen:
+            same = (stored.object_name, stored.reason, stored.message, stored.first_seen)
+            if same in seen or (stored.namespace, stored.name) in seen:
                 continue
             stamp = stored.last_seen or stored.first_seen or 0.0
             rows.append(

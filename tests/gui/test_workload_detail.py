@@ -154,6 +154,7 @@ def test_every_text_of_the_workload_page_is_from_the_catalog(
 
 
 NS = "gui-workload-detail"
+NODE = "workload-detail-node"
 
 
 def _jobs(namespace_name: str) -> list[dict[str, Any]]:
@@ -162,7 +163,7 @@ def _jobs(namespace_name: str) -> list[dict[str, Any]]:
     template = {"spec": {"restartPolicy": "Never", "containers": [container]}}
     return [
         namespace(namespace_name),
-        kwok_node("workload-detail-node"),
+        kwok_node(NODE),
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", **meta},
          "spec": {"template": template}},
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "nightly", **meta},
@@ -175,6 +176,14 @@ def test_a_jobs_and_a_cronjobs_pages_from_the_resources_tab(
     kube_cluster: KwokCluster, running_app: AppFactory, qtbot: QtBot
 ) -> None:
     kube_cluster.apply(*_jobs(NS))
+    try:
+        _jobs_and_cronjobs(kube_cluster, running_app, qtbot)
+    finally:  # the node and the namespace go: other tests' Jobs must not run on the node
+        kube_cluster.kubectl("delete", "namespace", NS, "--wait=false")
+        kube_cluster.kubectl("delete", "node", NODE, "--wait=false")
+
+
+def _jobs_and_cronjobs(kube_cluster: KwokCluster, running_app: AppFactory, qtbot: QtBot) -> None:
     kubeconfigs = load_kubeconfigs([kube_cluster.kubeconfig])
     context = kubeconfigs.current_context
     assert context is not None
@@ -220,4 +229,3 @@ def test_a_jobs_and_a_cronjobs_pages_from_the_resources_tab(
     assert result.returncode == 0, result.stderr
     qtbot.waitUntil(lambda: cron.pod_model.rowCount() == 1, timeout=30_000)
     assert cron.pod_model.record(0).owner_name == "nightly-now"
-    kube_cluster.kubectl("delete", "namespace", NS, "--wait=false")
