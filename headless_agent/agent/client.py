@@ -353,8 +353,10 @@ class AgentSession:
         anomalies = document.get("anomalies", [])
         if not isinstance(anomalies, list):
             raise ProtocolError("anomalies are not a list")
-        self.mirror.reset([protocol.read_anomaly(a, self.name) for a in anomalies])
+        opened = [protocol.read_anomaly(a, self.name) for a in anomalies]
+        # The cluster's state first, then what is wrong in it (listeners see them so).
         self._relay_health(document.get("health"))
+        self.mirror.reset(opened)
         self.cursor = cursor
 
     async def _stream(self, client: httpx.AsyncClient) -> None:
