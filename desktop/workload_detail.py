@@ -282,6 +282,9 @@ class WorkloadDetailDialog(QDialog):
         self._anomaly_timer.setInterval(200)
         self._anomaly_timer.timeout.connect(self._render_anomalies)
         hub.transition_listeners.append(self._transition)
+        # Deleted with its window, without being closed: it follows nothing any more.
+        scope, listener = self._scope, self._transition
+        self.destroyed.connect(lambda *_: _forget(scope, hub, listener))
         language.changed.connect(self.retranslate)
         self.pod_model.show(self.handle.state)
         self.retranslate()
@@ -508,8 +511,17 @@ class WorkloadDetailDialog(QDialog):
         self.tabs.setTabText(3, tr("detail.tab.anomalies", count=len(rows)))
 
     def _transition(self, cluster: str, transition: Transition) -> None:
-        if cluster == self.handle.name and not self._anomaly_timer.isActive():
-            self._anomaly_timer.start()
+        if cluster != self.handle.name:
+            return
+        try:
+            if not self._anomaly_timer.isActive():
+                self._anomaly_timer.start()
+        except RuntimeError:  # deleted with the window, without closing: listen no more
+            self._stop_listening()
+
+    def _stop_listening(self) -> None:
+        if self._transition in self.hub.transition_listeners:
+            self.hub.transition_listeners.remove(self._transition)
 
     # --- history and live ------------------------------------------------------------------
 
@@ -572,9 +584,14 @@ class WorkloadDetailDialog(QDialog):
         if self._reading is not None:
             self._reading.cancel()
         self._anomaly_timer.stop()
-        if self._transition in self.hub.transition_listeners:
-            self.hub.transition_listeners.remove(self._transition)
+        self._stop_listening()
         super().done(result)
+
+
+def _forget(scope: trio.CancelScope, hub: Hub, listener: object) -> None:
+    scope.cancel()
+    if listener in hub.transition_listeners:
+        hub.transition_listeners.remove(listener)
 
 
 def _with_note(table: QWidget, note: QLabel) -> QWidget:
