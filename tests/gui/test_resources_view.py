@@ -24,7 +24,12 @@ NS = "gui-resources"
 def _objects() -> list[dict[str, Any]]:
     meta = {"namespace": NS}
     container = {"name": "main", "image": "busybox:1.36"}
-    template = {"spec": {"restartPolicy": "Never", "containers": [container]}}
+    # No node matches: the job's pod stays Pending, so its status is only what we patch
+    # (other tests leave kwok nodes behind, which would run it to completion).
+    nowhere = {"atlhyper.test/no-such-node": "true"}
+    template = {
+        "spec": {"restartPolicy": "Never", "containers": [container], "nodeSelector": nowhere}
+    }
     return [
         namespace(NS),
         {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", **meta},
