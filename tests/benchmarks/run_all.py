@@ -14,8 +14,8 @@ command, how long it took). A benchmark that fails is reported in that block wit
 words, and the others still run.
 
 The default sizes are chosen so that the whole run fits in 30 minutes on 2 cores: most
-benchmarks at their full size, the two longest scaled down (the store ingests 6 days instead
-of 30, the agent churns for 2 minutes instead of 10), which their sections then state in
+benchmarks at their full size, the two longest scaled down (the store ingests 4 days instead
+of 30, the agent churns for 90 s instead of 10 minutes), which their sections then state in
 their own command lines.
 
 A ``--quick`` run writes the page only when ``--docs PATH`` names one (tests give a copy),
@@ -107,8 +107,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "store",
         "tests.benchmarks.bench_store",
         "## History store (issue #4)",
-        # 30 days take 17 minutes; 6 days keep every tier and fit the half hour.
-        full=("--days", "6", "--nodes", "100", "--series", "40"),
+        # 30 days take 17 minutes; 4 days build every tier and fit the half hour.
+        full=("--days", "4", "--nodes", "100", "--series", "40"),
         quick=(
             "--days",
             "1",
@@ -133,8 +133,8 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "agent",
         "tests.benchmarks.bench_agent",
         "## Agent: bytes over the wire and hub CPU (issue #7)",
-        # 600 s of churn make it a 12-minute run; 120 s give the same per-change figures.
-        full=("--nodes", "100", "--pods", "10000", "--churn-seconds", "120", "--churn-rate", "20"),
+        # 600 s of churn make it a 12-minute run; 90 s give the same kind of per-change figures.
+        full=("--nodes", "100", "--pods", "10000", "--churn-seconds", "90", "--churn-rate", "20"),
         quick=(
             "--nodes",
             "3",
@@ -296,9 +296,8 @@ def _last_words(lines: Sequence[str]) -> str:
 
 
 def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+    whole = round(seconds)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
 def _anchor(title: str) -> str:
