@@ -322,6 +322,7 @@ class HubFigures:
     churn_cpu_seconds: float = 0.0
     churn_wall_seconds: float = 0.0  # first PATCH until the mark was seen everywhere
     patches: int = 0  # status PATCHes sent (churn only)
+    send_seconds: float = 0.0  # first PATCH until the last one was answered
     marked: bool = False
     latencies: list[float] = field(default_factory=list)
     missing: int = 0  # incidents that never reached the receiver
@@ -527,6 +528,7 @@ async def measure_hub(
                         nursery.start_soon(crash, cluster, key, incidents)
 
             nursery.start_soon(inject)
+        figures.send_seconds = time.monotonic() - wall_started
         for cluster in clusters:
             await mark(cluster, config, f"{phase}-end")
         child.tell(f"WAIT {phase}-end")
@@ -816,7 +818,8 @@ def detail_lines(report: BenchReport) -> list[str]:
             f"{hub.rss_before / MiB:.0f} MiB, after sync {hub.rss_synced / MiB:.0f} MiB, after "
             f"the churn {hub.rss_after_churn / MiB:.0f} MiB, peak {hub.peak_rss / MiB:.0f} MiB; "
             f"{hub.patches:,} status PATCHes ({c.churn_rate:g}/s on each of its "
-            f"{hub.clusters} clusters for {c.churn_seconds:g} s), {hub.churn_events:,} watch "
+            f"{hub.clusters} clusters for {c.churn_seconds:g} s) answered in "
+            f"{hub.send_seconds:.1f} s, {hub.churn_events:,} watch "
             f"events applied in {hub.churn_wall_seconds:.1f} s using "
             f"{hub.churn_cpu_seconds:.2f} CPU s; {len(hub.latencies)} of "
             f"{len(hub.latencies) + hub.missing} incidents received"
