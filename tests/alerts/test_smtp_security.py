@@ -15,6 +15,7 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from jaraco.classes import properties
 
 from headless_agent.alerts.channels import DeliveryFailed, send
 from headless_agent.alerts.channels import test_payload as notification
@@ -28,7 +29,11 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     """An OS keyring stand-in: no Secret Service daemon runs here. The product's code
     goes through keyring's real API, as it would with the desktop's keyring."""
 
-    priority = 1  # type: ignore[assignment]
+    @properties.classproperty
+    def priority(cls) -> float:
+        # Never viable on its own: keyring must not pick it for the rest of the run just
+        # because the class exists; the fixture sets it, and puts the real one back.
+        raise RuntimeError("set by the memory_keyring fixture only")
 
     def __init__(self) -> None:
         super().__init__()

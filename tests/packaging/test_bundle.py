@@ -20,7 +20,7 @@ pytestmark = pytest.mark.packaging
 
 #: Where the bundle is today plus a margin: a dependency that drags in a Qt module or a
 #: plugin family (WebEngine, QML, …) shows up here at once.
-SIZE_BUDGET_MIB = 175
+SIZE_BUDGET_MIB = 190
 
 
 def _size_report(bundle: Path) -> str:
@@ -66,8 +66,9 @@ def test_the_bundle_stays_within_its_size_budget(bundle: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met yet: about 168 MiB, of which NumPy's OpenBLAS (pyqtgraph needs NumPy) "
-    "is 27 MiB; docs/PACKAGING.md says where the rest goes",
+    reason="not met: about 183 MiB, of which NumPy's OpenBLAS (pyqtgraph needs NumPy) is "
+    "27 MiB and the OS keyring's Linux backend (SecretStorage needs cryptography) 14 MiB; "
+    "docs/PACKAGING.md says where the rest goes",
 )
 def test_the_bundle_meets_the_size_target(bundle: Path) -> None:
     assert folder_bytes(bundle) <= SIZE_TARGET_MIB * 2**20, _size_report(bundle)
