@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             # Every view in English in the light theme (the main ones are above in every
             # language too), then once more in the dark theme.
             language.set("en")
+            window.views["resources"].pages.setCurrentIndex(1)  # type: ignore[attr-defined]
             keys = ["anomalies", "pods", "nodes", "workloads", *window.views]
             for tab, key in enumerate(keys):
                 await shot(tab, folder / f"main-{key}-en.png")
