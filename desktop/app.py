@@ -11,6 +11,7 @@ import trio
 from PySide6.QtWidgets import QApplication
 
 from desktop.alert_setup import open_alerts
+from desktop.gui_gc import GuiThreadCollector
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.preferences import Preferences
@@ -194,9 +195,11 @@ def main(argv: list[str] | None = None) -> int:
                 window.close()
                 nursery.cancel_scope.cancel()
 
+    collector = GuiThreadCollector(app)
     window.show()
     guest.start(engine)
     app.exec()
+    collector.stop()
     # Delete the window (and with it every view, model and timer it owns) now, in Qt's
     # order; PySide's exit-time cleanup otherwise visits them half-destroyed and crashes.
     shiboken6.delete(window)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.alert_setup import open_alerts
 from desktop.app import open_history
+from desktop.gui_gc import GuiThreadCollector
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.theme import Theme
@@ -151,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
             window.close()
             nursery.cancel_scope.cancel()
 
+    collector = GuiThreadCollector(app)
     guest.start(shoot)
     app.exec()
+    collector.stop()
     shiboken6.delete(window)  # in Qt's order, before PySide's exit-time cleanup
     for path in written:
         print(path)

@@ -182,8 +182,12 @@ def run_self_test(language: str | None = None) -> int:
             window.close()
 
     window.show()
+    from desktop.gui_gc import GuiThreadCollector
+
+    collector = GuiThreadCollector(app)
     guest.start(bounded)
     app.exec()
+    collector.stop()
     shiboken6.delete(window)  # in Qt's order, before PySide's exit-time cleanup
     qInstallMessageHandler(previous_handler)
     if guest.error is not None:

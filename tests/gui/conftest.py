@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from desktop.alert_setup import open_alerts
 from desktop.app import open_history
+from desktop.gui_gc import GuiThreadCollector
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.trio_guest import TrioGuest
@@ -78,8 +79,12 @@ def running_app(
         qtbot.waitUntil(lambda: window.clusters.count() > 0, timeout=5000)
         return window
 
-    yield start
-    for guest in guests:
-        guest.cancel()
-        qtbot.waitUntil(lambda g=guest: g.finished, timeout=5000)  # type: ignore[misc]
-        assert guest.error is None, guest.error
+    collector = GuiThreadCollector()  # as the app runs: collection in this thread only
+    try:
+        yield start
+        for guest in guests:
+            guest.cancel()
+            qtbot.waitUntil(lambda g=guest: g.finished, timeout=5000)  # type: ignore[misc]
+            assert guest.error is None, guest.error
+    finally:
+        collector.stop()  # the closed windows' cycles go now, here, not in a later test
