@@ -515,8 +515,14 @@ def migrate(
     """Run every migration the file still needs (up to ``target``); returns the old version."""
     db = sqlite_utils.Database(connection, execute_plugins=False)
     start = schema_version(connection)
-    for version in range(start, target):
+    while True:
         connection.execute("BEGIN IMMEDIATE")
+        # Read again under the write lock: another process opening the same file (the
+        # desktop and a headless run, say) may have migrated it while this one waited.
+        version = schema_version(connection)
+        if version >= target:
+            connection.execute("COMMIT")
+            return start
         try:
             MIGRATIONS[version](db, layout)
             connection.execute(f"PRAGMA user_version = {version + 1}")
@@ -525,7 +531,6 @@ def migrate(
             connection.execute("ROLLBACK")
             raise
         log.info("history schema migrated to version %d", version + 1)
-    return start
 
 
 def schema_version(connection: sqlite3.Connection) -> int:

@@ -81,7 +81,10 @@ async def test_a_hub_through_the_agent_sees_the_same_cluster(tmp_path: Path) -> 
 
         viewer = Hub(history=HistoryStore.open(tmp_path / "h.sqlite3", start=False))
         await nursery.start(viewer.run)
-        relayed = viewer.watch_agent("prod-via-agent", AgentTarget(agent.url, VIEWER))
+        # Samples fetched every 2 s here (15 s by default), so a loaded machine does not
+        # make the wait below a race with the fetch interval.
+        target = AgentTarget(agent.url, VIEWER, sample_interval=2.0)
+        relayed = viewer.watch_agent("prod-via-agent", target)
 
         await wait_for(
             lambda: relayed.health.snapshot.state.value == "synced", 20, "relayed cluster synced"

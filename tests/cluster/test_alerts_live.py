@@ -56,7 +56,11 @@ async def test_twenty_crashing_pods_are_one_message_and_their_recovery_another(
                 },
             ),
         }
-        rule = Rule("crashes", ("hook", "mail"), Severity.CRITICAL, frozenset({"CrashLoopBackOff"}))
+        # Only this test's namespace: the control plane is shared by every test.
+        rule = Rule(
+            "crashes", ("hook", "mail"), Severity.CRITICAL, frozenset({"CrashLoopBackOff"}),
+            namespaces=frozenset({NS}),
+        )  # fmt: skip
         config = AlertConfig(
             channels, (rule,), Grouping(group_wait=15, group_interval=5, repeat_interval=3600)
         )
@@ -115,7 +119,10 @@ async def test_a_silence_keeps_what_it_matches_quiet(
     webhook = HttpReceiver()
     await webhook.start(nursery)
     channels = {"hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})}
-    rule = Rule("critical", ("hook",), Severity.CRITICAL)
+    rule = Rule(
+        "critical", ("hook",), Severity.CRITICAL,
+        namespaces=frozenset({"alerts-quiet", "alerts-loud"}),
+    )  # fmt: skip
     config = AlertConfig(channels, (rule,), Grouping(group_wait=2, group_interval=5))
     store = HistoryStore.open(tmp_path / "h.sqlite3", start=False)
     now = time.time()
@@ -166,8 +173,9 @@ async def test_pods_on_a_node_that_is_down_wait_for_the_node(
     webhook = HttpReceiver()
     await webhook.start(nursery)
     channels = {"hook": Channel("hook", "webhook", "en", {"url": f"{webhook.url}/in"})}
-    rule = Rule("critical", ("hook",), Severity.CRITICAL)
-    config = AlertConfig(channels, (rule,), Grouping(group_wait=2, group_interval=5))
+    pods = Rule("pods", ("hook",), Severity.CRITICAL, namespaces=frozenset({"alerts-inhibit"}))
+    nodes = Rule("nodes", ("hook",), Severity.CRITICAL, frozenset({"NodeNotReady"}))
+    config = AlertConfig(channels, (pods, nodes), Grouping(group_wait=2, group_interval=5))
     hub = Hub(history=HistoryStore.open(tmp_path / "h.sqlite3", start=False))
     Alerting(config, hub.history, poll=0.5).attach(hub)  # type: ignore[arg-type]
     await nursery.start(hub.run)

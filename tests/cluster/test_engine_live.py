@@ -94,7 +94,9 @@ async def test_crash_loop_groups_by_deployment_and_resolves(
         lambda: recorder.of("CrashLoopBackOff", "checkout") == ["opened"], 10, "crash loop opened"
     )
     anomaly = next(
-        a for a in handle.detector.open_anomalies() if a.key.reason == "CrashLoopBackOff"
+        a
+        for a in handle.detector.open_anomalies()
+        if a.key.reason == "CrashLoopBackOff" and a.key.namespace == "engine-b"
     )
     assert anomaly.key.kind == "Deployment" and anomaly.key.namespace == "engine-b"
     assert anomaly.severity is Severity.CRITICAL and anomaly.count == 1
@@ -108,7 +110,9 @@ async def test_crash_loop_groups_by_deployment_and_resolves(
         "second pod grouped",
     )
     anomaly = next(
-        a for a in handle.detector.open_anomalies() if a.key.reason == "CrashLoopBackOff"
+        a
+        for a in handle.detector.open_anomalies()
+        if a.key.reason == "CrashLoopBackOff" and a.key.namespace == "engine-b"
     )
     assert anomaly.count == 2 and set(anomaly.members) == {pods[0].name, pods[1].name}
 

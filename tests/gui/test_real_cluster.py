@@ -65,6 +65,7 @@ def test_switch_context_and_see_a_crash_loop_turn_red(
     window.clusters.setCurrentRow(1)
     qtbot.waitUntil(lambda: "synced" in window.clusters.item(1).text(), timeout=30000)
     proxy = window.pod_proxy
+    proxy.set_namespace("gui")  # as the namespace box does: other tests share the cluster
     window.pod_filter.setText("shop-")
     qtbot.waitUntil(
         lambda: proxy.rowCount() == 2 and set(_row_texts(proxy, 2)) == {"Running"}, timeout=60000
