@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 import trio
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,12 +16,15 @@ from PySide6.QtWidgets import (
     QLabel,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
 from desktop.language import Language
+from desktop.pod_table import PodTableModel
 from headless_agent import i18n
 from headless_agent.state.cluster_state import Change, ClusterState
+from headless_agent.state.records import PodRecord, Record
 
 #: (shown text, colour or None) — a table cell
 Cell = str | tuple[str, QColor | None]
@@ -154,3 +157,60 @@ async def follow_changes(
                 apply(batch)
         finally:
             subscription.close()
+
+
+def with_note(table: QWidget, note: QLabel) -> QWidget:
+    """A page: a line of explanation (empty, or why the table is empty) above a table."""
+    page = QWidget()
+    box = QVBoxLayout(page)
+    box.addWidget(note)
+    box.addWidget(table, 1)
+    return page
+
+
+class _PodsOf:
+    """A cluster's state narrowed to some of its pods (what ``PodTableModel.show`` reads)."""
+
+    def __init__(self, state: ClusterState, wanted: Callable[[PodRecord], bool]) -> None:
+        self.cluster, self._state, self._wanted = state.cluster, state, wanted
+
+    def records(self, kind: str) -> list[Record]:
+        found = self._state.records(kind) if kind == "Pod" else ()
+        return [r for r in found if isinstance(r, PodRecord) and self._wanted(r)]
+
+
+class SomePodsModel(PodTableModel):
+    """The pods of one node or one workload (``wants``), kept current from the cluster's
+    changes: a pod that stops being wanted (deleted, moved) leaves the table."""
+
+    def __init__(self, language: Language, parent: QObject | None = None) -> None:
+        super().__init__(language, parent)
+        self._state: ClusterState | None = None
+        #: the keys of the pods shown
+        self.here: set[tuple[str, str]] = set()
+
+    def wants(self, state: ClusterState, pod: PodRecord) -> bool:
+        raise NotImplementedError
+
+    def show(self, state: ClusterState | None) -> None:
+        self._state = state
+        pods = None if state is None else _PodsOf(state, lambda pod: self.wants(state, pod))
+        self.here = {r.key for r in pods.records("Pod")} if pods is not None else set()
+        super().show(pods)  # type: ignore[arg-type]
+
+    def apply(self, changes: list[Change], cluster: str | None = None) -> None:
+        state = self._state
+        if state is None:
+            return
+        mine = []
+        for change in changes:
+            if change.kind != "Pod":
+                continue
+            if isinstance(change.new, PodRecord) and self.wants(state, change.new):
+                mine.append(change)
+                self.here.add(change.key)
+            elif change.key in self.here:  # deleted, or no longer one of them
+                mine.append(Change("Pod", change.key, change.old, None))
+                self.here.discard(change.key)
+        if mine:
+            super().apply(mine, cluster)

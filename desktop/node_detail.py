@@ -26,15 +26,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.charts import ChartBoard, ChartSpec, Line, busy_from_idle, to_gib, to_mib
-from desktop.detail_parts import DetailTable, Facts, cores, emphasise, follow_changes, gib, when
+from desktop.detail_parts import (
+    DetailTable,
+    Facts,
+    SomePodsModel,
+    cores,
+    emphasise,
+    follow_changes,
+    gib,
+    when,
+)
 from desktop.language import Language
-from desktop.pod_table import PodTableModel
 from desktop.record_table import AMBER, GREEN, RED
 from desktop.table_view import sorting_proxy, table_view
 from headless_agent.hub import ClusterHandle
 from headless_agent.state.ages import age
 from headless_agent.state.cluster_state import Change, ClusterState
-from headless_agent.state.records import NodeRecord, PodRecord, Record
+from headless_agent.state.records import NodeRecord, PodRecord
 from headless_agent.store import HistoryStore
 
 CHARTS = (
@@ -132,43 +140,15 @@ def node_status(node: NodeRecord) -> tuple[str, QColor]:
     return status, GREEN
 
 
-class _NodePods:
-    """A cluster's state as far as one node's pods go (what ``show`` reads)."""
-
-    def __init__(self, state: ClusterState, node: str) -> None:
-        self.cluster, self._state, self._node = state.cluster, state, node
-
-    def records(self, kind: str) -> list[Record]:
-        found = self._state.records(kind) if kind == "Pod" else ()
-        return [r for r in found if isinstance(r, PodRecord) and r.node == self._node]
-
-
-class NodePodsModel(PodTableModel):
+class NodePodsModel(SomePodsModel):
     """The pods one node runs, kept current from the cluster's changes."""
 
     def __init__(self, language: Language, node: str, parent: QObject | None = None) -> None:
         super().__init__(language, parent)
         self.node = node
-        self._here: set[tuple[str, str]] = set()
 
-    def show(self, state: ClusterState | None) -> None:
-        pods = None if state is None else _NodePods(state, self.node)
-        self._here = {r.key for r in pods.records("Pod")} if pods is not None else set()
-        super().show(pods)  # type: ignore[arg-type]
-
-    def apply(self, changes: list[Change], cluster: str | None = None) -> None:
-        mine = []
-        for change in changes:
-            if change.kind != "Pod":
-                continue
-            if isinstance(change.new, PodRecord) and change.new.node == self.node:
-                mine.append(change)
-                self._here.add(change.key)
-            elif change.key in self._here:  # deleted, or moved elsewhere
-                mine.append(Change("Pod", change.key, change.old, None))
-                self._here.discard(change.key)
-        if mine:
-            super().apply(mine, cluster)
+    def wants(self, state: ClusterState, pod: PodRecord) -> bool:
+        return pod.node == self.node
 
 
 class NodeDetailDialog(QDialog):

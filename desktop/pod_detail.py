@@ -24,7 +24,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.detail_parts import DetailTable, Facts, cores, emphasise, follow_changes, when
+from desktop.detail_parts import (
+    DetailTable,
+    Facts,
+    cores,
+    emphasise,
+    follow_changes,
+    when,
+    with_note,
+)
 from desktop.language import Language
 from desktop.pod_table import _BAD as BAD_STATUSES
 from desktop.record_table import AMBER, GREEN, RED
@@ -143,8 +151,8 @@ class PodDetailDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.containers, "")
         self.tabs.addTab(self.conditions, "")
-        self.tabs.addTab(_with_note(self.events, self.no_events), "")
-        self.tabs.addTab(_with_note(self.restarts, self.no_restarts), "")
+        self.tabs.addTab(with_note(self.events, self.no_events), "")
+        self.tabs.addTab(with_note(self.restarts, self.no_restarts), "")
         buttons = QDialogButtonBox()
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
@@ -412,11 +420,3 @@ class PodDetailDialog(QDialog):
         if self._reading is not None:
             self._reading.cancel()
         super().done(result)
-
-
-def _with_note(table: QWidget, note: QLabel) -> QWidget:
-    page = QWidget()
-    box = QVBoxLayout(page)
-    box.addWidget(note)
-    box.addWidget(table, 1)
-    return page

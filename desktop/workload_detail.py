@@ -30,9 +30,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.detail_parts import DetailTable, Facts, emphasise, follow_changes, when
+from desktop.detail_parts import (
+    DetailTable,
+    Facts,
+    SomePodsModel,
+    emphasise,
+    follow_changes,
+    when,
+    with_note,
+)
 from desktop.language import Language
-from desktop.pod_table import PodTableModel
 from desktop.record_table import AMBER, GREEN, RED
 from desktop.table_view import sorting_proxy, table_view
 from headless_agent import i18n
@@ -123,20 +130,7 @@ def workload_status(record: Record | None) -> tuple[str, QColor]:
     return "", AMBER
 
 
-class _WorkloadPods:
-    """A cluster's state as far as one workload's pods go (what ``show`` reads)."""
-
-    def __init__(self, state: ClusterState, kind: str, namespace: str, name: str) -> None:
-        self.cluster, self._state = state.cluster, state
-        self._kind, self._namespace, self._name = kind, namespace, name
-
-    def records(self, kind: str) -> list[Record]:
-        found = self._state.records(kind) if kind == "Pod" else ()
-        state, mine = self._state, (self._kind, self._namespace, self._name)
-        return [r for r in found if isinstance(r, PodRecord) and belongs(state, r, *mine)]
-
-
-class WorkloadPodsModel(PodTableModel):
+class WorkloadPodsModel(SomePodsModel):
     """The pods of one workload, kept current from the cluster's changes."""
 
     def __init__(
@@ -149,39 +143,16 @@ class WorkloadPodsModel(PodTableModel):
     ) -> None:
         super().__init__(language, parent)
         self.kind, self.namespace, self.name = kind, namespace, name
-        self._state: ClusterState | None = None
-        #: the keys of the pods shown
-        self.here: set[tuple[str, str]] = set()
 
-    def show(self, state: ClusterState | None) -> None:
-        self._state = state
-        pods = None if state is None else _WorkloadPods(state, self.kind, self.namespace, self.name)
-        self.here = {r.key for r in pods.records("Pod")} if pods is not None else set()
-        super().show(pods)  # type: ignore[arg-type]
+    def wants(self, state: ClusterState, pod: PodRecord) -> bool:
+        return belongs(state, pod, self.kind, self.namespace, self.name)
 
     def apply(self, changes: list[Change], cluster: str | None = None) -> None:
-        state = self._state
-        if state is None:
-            return
-        if any(c.kind == _MIDDLE.get(self.kind) for c in changes):
+        if self._state is not None and any(c.kind == _MIDDLE.get(self.kind) for c in changes):
             # A ReplicaSet (or Job) seen after its pods: who belongs may have changed.
-            self.show(state)
+            self.show(self._state)
             return
-        mine = []
-        for change in changes:
-            if change.kind != "Pod":
-                continue
-            new = change.new
-            if isinstance(new, PodRecord) and belongs(
-                state, new, self.kind, self.namespace, self.name
-            ):
-                mine.append(change)
-                self.here.add(change.key)
-            elif change.key in self.here:  # deleted
-                mine.append(Change("Pod", change.key, change.old, None))
-                self.here.discard(change.key)
-        if mine:
-            super().apply(mine, cluster)
+        super().apply(changes, cluster)
 
 
 class WorkloadDetailDialog(QDialog):
@@ -263,8 +234,8 @@ class WorkloadDetailDialog(QDialog):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.pod_view, "")
         self.tabs.addTab(self.conditions, "")
-        self.tabs.addTab(_with_note(self.events, self.no_events), "")
-        self.tabs.addTab(_with_note(self.anomalies, self.no_anomalies), "")
+        self.tabs.addTab(with_note(self.events, self.no_events), "")
+        self.tabs.addTab(with_note(self.anomalies, self.no_anomalies), "")
         self.tabs.setTabVisible(1, kind != "CronJob")  # a CronJob reports no conditions
         buttons = QDialogButtonBox()
         self.close_button = buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -592,11 +563,3 @@ def _forget(scope: trio.CancelScope, hub: Hub, listener: object) -> None:
     scope.cancel()
     if listener in hub.transition_listeners:
         hub.transition_listeners.remove(listener)
-
-
-def _with_note(table: QWidget, note: QLabel) -> QWidget:
-    page = QWidget()
-    box = QVBoxLayout(page)
-    box.addWidget(note)
-    box.addWidget(table, 1)
-    return page
