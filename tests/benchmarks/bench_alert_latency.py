@@ -433,9 +433,14 @@ def alertmanager_file(profile: Profile, folder: Path, receiver_url: str) -> Path
 
 
 def atlhyper_file(profile: Profile, folder: Path, receiver_url: str) -> Path:
+    return alerts_file(folder, receiver_url, duration(profile.group_wait))
+
+
+def alerts_file(folder: Path, receiver_url: str, group_wait: str) -> Path:
+    """AtlHyper's settings for the benchmarks: crash loops to a webhook, by cluster and owner."""
     text = f"""\
 [grouping]
-group_wait = "{duration(profile.group_wait)}"
+group_wait = "{group_wait}"
 group_interval = "5m"
 repeat_interval = "4h"
 by = ["cluster", "owner"]

@@ -51,7 +51,12 @@ import psutil
 import trio
 import yaml
 
-from tests.benchmarks.bench_alert_latency import WebhookReceiver, crash_loop_status, percentile
+from tests.benchmarks.bench_alert_latency import (
+    WebhookReceiver,
+    alerts_file,
+    crash_loop_status,
+    percentile,
+)
 from tests.benchmarks.bench_engine_sync import (
     CLUSTER_FLAGS,
     MESSAGE_PREFIX,
@@ -160,31 +165,6 @@ class BenchConfig:
     def _key(self, index: int) -> PodKey:
         pod_namespace, name, _node = pod_placement(index, self.setup())
         return pod_namespace, name
-
-
-def alerts_file(folder: Path, receiver_url: str, group_wait: float) -> Path:
-    text = f"""\
-[grouping]
-group_wait = "{round(group_wait * 1000)}ms"
-group_interval = "5m"
-repeat_interval = "4h"
-by = ["cluster", "owner"]
-
-[[channels]]
-name = "hook"
-type = "webhook"
-url = "{receiver_url}/atlhyper"
-
-[[rules]]
-name = "crash-loops"
-channels = ["hook"]
-severity = "critical"
-reasons = ["CrashLoopBackOff"]
-resolved = false
-"""
-    path = folder / "alerts.toml"
-    path.write_text(text)
-    return path
 
 
 # --- the measured hub (a child process) -------------------------------------------------------
@@ -356,7 +336,7 @@ class HubChild:
     ) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        alerts = alerts_file(folder, receiver_url, group_wait)
+        alerts = alerts_file(folder, receiver_url, f"{round(group_wait * 1000)}ms")
         command = [sys.executable, "-m", MODULE, "_hub", "--history", str(folder / "h.sqlite3")]
         command += ["--alerts", str(alerts)]
         for cluster in clusters:
