@@ -87,6 +87,8 @@ class Alerting:
         self.dispatcher.enqueued.append(self.delivery.wake)
         self.node_metrics = NodeMetricRules(self.dispatcher, store, clock=clock)
         self.slo_alerts = SloAlerts(self.dispatcher, store, clock=clock)
+        #: reads the minutes SLO rules judge; made when attached to a hub
+        self.slo_collector: SloCollector | None = None
 
     def _usable(self, config: AlertConfig) -> AlertConfig:
         if self.notify is not None:
@@ -127,7 +129,7 @@ class Alerting:
         self.slo_collector.attach(hub)
 
     def _configure_slo_sources(self) -> None:
-        collector = getattr(self, "slo_collector", None)
+        collector = self.slo_collector
         if collector is None:
             return
         collector.selectors = (*DEFAULT_SELECTORS, *self.config.slo_controllers)
