@@ -41,6 +41,9 @@ class TrioGuest:
         self._app = app
         self._reenter = _Reenter()
         self._cancel_scope: trio.CancelScope | None = None
+        # A window closed before trio's first slice ran (right after its first paint) has
+        # no scope to cancel yet; the request is kept and honoured when the root starts.
+        self._cancel_requested = False
         self.error: BaseException | None = None
         self.finished = False
 
@@ -48,6 +51,8 @@ class TrioGuest:
         async def root() -> None:
             with trio.CancelScope() as scope:
                 self._cancel_scope = scope
+                if self._cancel_requested:
+                    scope.cancel()
                 await main()
 
         trio.lowlevel.start_guest_run(
@@ -68,5 +73,6 @@ class TrioGuest:
 
     def cancel(self) -> None:
         """Ask every engine task to stop; Qt quits when trio is done."""
+        self._cancel_requested = True
         if self._cancel_scope is not None:
             self._cancel_scope.cancel()

@@ -121,7 +121,11 @@ class Hub:
 
         async with trio.open_nursery() as outer:
             if self.history is not None:
-                await outer.start(keep_history)
+                # Starting is shielded too: a start cancelled midway would leave the
+                # shielded history running in start()'s own nursery, where nothing ever
+                # cancels it (the desktop closed at its first paint hung there).
+                with trio.CancelScope(shield=True):
+                    await outer.start(keep_history)
                 self.transition_listeners.append(self.history.record_transition)
             try:
                 async with trio.open_nursery() as nursery:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 import trio
 
 from headless_agent.detect.anomaly import TransitionType
@@ -93,3 +94,22 @@ async def test_cancelling_the_writer_task_keeps_what_was_recorded(tmp_path: Path
         assert len(reopened.slo_windows("prod", "s", T0, T0 + 300)) == 200
     finally:
         reopened.close()
+
+
+@pytest.mark.timeout(30)  # without the fix it waits forever; no trio deadline reaches it
+async def test_a_hub_cancelled_before_its_history_started_still_ends_and_closes_it(
+    tmp_path: Path,
+) -> None:
+    """A window closed at its very first paint cancels the hub before the history's start
+    has returned; the hub must still end (it once waited forever on the shielded history)
+    and leave the file closed."""
+    from headless_agent.hub import Hub
+
+    store = HistoryStore.open(tmp_path / "h.sqlite3", options=FAST, start=False)
+    hub = Hub(history=store)
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.cancel_scope.cancel()
+            nursery.start_soon(hub.run)
+    with pytest.raises(RuntimeError, match="closed"):
+        store.record_transition("prod", transition(TransitionType.OPENED))
