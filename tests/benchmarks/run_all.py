@@ -182,7 +182,6 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         full=("--pods", "30000", "--nodes", "1000", "--rate", "500", "--seconds", "10"),
         quick=("--pods", "300", "--nodes", "10", "--rate", "100", "--seconds", "1"),
         env=OFFSCREEN,
-        writes_section=False,  # its section is written by hand
     ),
     Benchmark(
         "bundle",
@@ -365,8 +364,8 @@ def summary_block(
         f"{kind} of {date}: `{command}` took {_duration(seconds)} for "
         f"{len(outcomes)} benchmarks"
         + (f", {len(failed)} of them failed ({', '.join(failed)})" if failed else "")
-        + ". Each ran in its own process, one after another, and rewrote its section below "
-        "(the desktop's is written by hand); the figures here are the ones it wrote, one per "
+        + ". Each ran in its own process, one after another, and rewrote its section below; "
+        "the figures here are the ones it wrote, one per "
         "benchmark, AtlHyper's against the baseline measured in the same run.",
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory']} RAM, {m['os']}, "
