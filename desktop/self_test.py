@@ -13,6 +13,7 @@ bundler left out (an import error in the engine or in a view), a view that fails
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import tempfile
@@ -115,6 +116,7 @@ def run_self_test(language: str | None = None) -> int:
     else:
         _say("self-test: ICU collation for zh")
 
+    failures.extend(_bundled_native_modules_import())
     try:
         window = MainWindow(Language(language))
     except Exception as error:  # whatever it is, it is this installation's fault
@@ -197,6 +199,31 @@ def run_self_test(language: str | None = None) -> int:
         return _report(failures)
     _say(f"self-test passed: {len(rendered)} views rendered")
     return 0
+
+
+def _bundled_native_modules_import() -> list[str]:
+    """In a bundle, import every compiled module it carries. The build strips their symbols
+    and leaves libraries out; a module that only a rare path loads (the keyring's Secret
+    Service backend, YAML's C loader) would otherwise fail in a user's hands, not here."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if not getattr(sys, "frozen", False) or bundle is None:
+        return []
+    failures, count = [], 0
+    for path in sorted(Path(bundle).rglob("*")):
+        name = path.name
+        if not (".cpython-" in name or ".abi3." in name) or path.suffix not in (".so", ".pyd"):
+            continue
+        relative = path.relative_to(bundle)
+        parts = relative.parts[:-1] if "lib-dynload" not in relative.parts else ()
+        module = ".".join([*parts, name.split(".", 1)[0]])
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # whatever it is, the bundle is broken
+            failures.append(f"native module {module}: {type(error).__name__}: {error}")
+        count += 1
+    if not failures:
+        _say(f"self-test: {count} native modules of the bundle import")
+    return failures
 
 
 def _report(failures: list[str]) -> int:
