@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QColor
 
-from desktop.record_table import AMBER, GREEN, RED, RecordTableModel
-from headless_agent.state.ages import age
+from desktop.record_table import AMBER, GREEN, RED, Age, RecordTableModel
 from headless_agent.state.records import NodeRecord, Record
 
 
@@ -34,7 +32,7 @@ class NodeTableModel(RecordTableModel):
             _gib(record.memory_allocatable_bytes),
             record.pods_allocatable,
             record.kubelet_version,
-            age(time.time() - record.created) if record.created else "—",
+            Age(record.created),
         )
 
     def colour(self, record: Record, column: int) -> QColor | None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QColor
 
-from desktop.record_table import AMBER, GREEN, RED, RecordTableModel
-from headless_agent.state.ages import age
+from desktop.record_table import AMBER, GREEN, RED, Age, RecordTableModel
 from headless_agent.state.records import PodRecord, Record
 
 _BAD = {"CrashLoopBackOff", "OOMKilled", "ImagePullBackOff", "ErrImagePull", "Error", "Evicted"}
@@ -24,7 +22,7 @@ class PodTableModel(RecordTableModel):
         assert isinstance(record, PodRecord)
         containers = [c for c in record.containers if not c.init]
         ready = f"{sum(c.ready for c in containers)}/{len(containers)}"
-        since = age(time.time() - record.created) if record.created else "—"  # kubectl's units
+        since = Age(record.created)  # kubectl's units, as drawn
         return (
             record.namespace,
             record.name,

@@ -3,15 +3,13 @@ CronJobs, Services, Ingresses and PersistentVolumeClaims of one cluster, live.""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QColor
 
-from desktop.record_table import AMBER, GREEN, RED, RecordTableModel
+from desktop.record_table import AMBER, GREEN, RED, Age, RecordTableModel
 from headless_agent import i18n
-from headless_agent.state.ages import age
 from headless_agent.state.records import (
     CronJobRecord,
     IngressRecord,
@@ -24,10 +22,6 @@ from headless_agent.state.records import (
 GIB = 2**30
 
 
-def _age(record: Record) -> str:
-    return age(time.time() - record.created) if record.created else "—"
-
-
 class JobTableModel(RecordTableModel):
     kinds = ("Job", "CronJob")
     columns = ("namespace", "name", "kind", "status", "schedule", "age")
@@ -37,7 +31,14 @@ class JobTableModel(RecordTableModel):
             status = self._language.tr(
                 "jobs.suspended" if record.suspended else "jobs.active", count=record.active
             )
-            return (record.namespace, record.name, kind, status, record.schedule, _age(record))
+            return (
+                record.namespace,
+                record.name,
+                kind,
+                status,
+                record.schedule,
+                Age(record.created),
+            )
         assert isinstance(record, JobRecord)
         status = self._language.tr(
             "jobs.progress",
@@ -45,7 +46,7 @@ class JobTableModel(RecordTableModel):
             completions=record.completions,
             failed=record.failed,
         )
-        return (record.namespace, record.name, kind, status, "", _age(record))
+        return (record.namespace, record.name, kind, status, "", Age(record.created))
 
     def colour(self, record: Record, column: int) -> QColor | None:
         if column != 3 or not isinstance(record, JobRecord):
@@ -69,7 +70,7 @@ class ServiceTableModel(RecordTableModel):
             record.cluster_ip,
             ", ".join(record.ports),
             selector,
-            _age(record),
+            Age(record.created),
         )
 
 
@@ -86,7 +87,7 @@ class IngressTableModel(RecordTableModel):
             record.ingress_class,
             routes,
             ", ".join(record.tls_hosts),
-            _age(record),
+            Age(record.created),
         )
 
 
@@ -105,7 +106,7 @@ class PvcTableModel(RecordTableModel):
             record.storage_class,
             record.volume,
             shown if size else "—",
-            _age(record),
+            Age(record.created),
         )
 
     def colour(self, record: Record, column: int) -> QColor | None:

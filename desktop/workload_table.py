@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtGui import QColor
 
-from desktop.record_table import AMBER, GREEN, RecordTableModel
-from headless_agent.state.ages import age
+from desktop.record_table import AMBER, GREEN, Age, RecordTableModel
 from headless_agent.state.records import Record, WorkloadRecord
 
 
@@ -26,7 +24,7 @@ class WorkloadTableModel(RecordTableModel):
             f"{record.ready}/{record.desired}",
             record.updated,
             ", ".join(record.images),
-            age(time.time() - record.created) if record.created else "—",
+            Age(record.created),
         )
 
     def colour(self, record: Record, column: int) -> QColor | None:

@@ -31,6 +31,7 @@ import psutil
 import PySide6
 import shiboken6
 import trio
+import trio.lowlevel
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -41,6 +42,7 @@ from desktop.trio_guest import TrioGuest
 from headless_agent.hub import Hub
 from headless_agent.kube.health import ClusterHealth
 from headless_agent.kube.resources import WATCHED_KINDS
+from headless_agent.kube.watching import WatchOptions
 from headless_agent.state.cluster_state import Change, ClusterState
 from tests.benchmarks.docs_section import (
     DocsSection,
@@ -128,14 +130,23 @@ def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> d
         window.record_models = (window.pod_model, window.node_model, window.workload_model)
     hub = Hub()
     updates = [0]
+    listed = trio.Event()
 
     async def source(state: ClusterState, health: ClusterHealth) -> None:
         for kind in WATCHED_KINDS:
             health.expect(kind.kind)
-        state.replace("Node", node_objects)
-        state.replace("Pod", pod_objects)
+        # As the engine lists (watching.list_into): pages of its default size, each
+        # parsed into the state as it comes, the network's await between them.
+        page = WatchOptions().page_size
+        for kind, objects in (("Node", node_objects), ("Pod", pod_objects)):
+            relist = state.begin_relist(kind, None)
+            for first in range(0, len(objects), page):
+                relist.feed(objects[first : first + page])
+                await trio.lowlevel.checkpoint()
+            relist.finish()
         for kind in WATCHED_KINDS:
             health.watching(kind.kind, state.count(kind.kind))
+        listed.set()
         begun = time.perf_counter()
         restarts = [0] * pods
         while True:
@@ -159,11 +170,16 @@ def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> d
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
+            restart_probe()  # the first fill: the LIST's records parsed, the table shown
             await nursery.start(hub.run)
             window.attach(hub, nursery)
             window.tabs.setCurrentIndex(1)
             window.show()
-            await trio.sleep(2.0)  # initial fill and first paints are not the steady state
+            # The first fill (the LIST, the table filling, first paints) and a second to
+            # settle are not the steady state.
+            await listed.wait()
+            await trio.sleep(1.0)
+            result["fill_stall_ms"] = max(late, default=float("nan"))
             late.clear()
             start_updates = updates[0]
             restart_probe()
@@ -279,7 +295,11 @@ def docs_block(
         "restart more for one pod, in 10 ms batches, through `ClusterState.apply` like an "
         f"informer). A `QTimer` ticking every {TICK_MS} ms records how late each tick comes "
         f"over {args.seconds:g} s: the longest stall and the 99th percentile are what a user "
-        "feels as jank. *Resident memory* is the process RSS after the run minus before the "
+        "feels as jank (measured once the cluster is listed and a second has passed). *The "
+        "first fill* is the longest stall before that: the cluster's records parsed into "
+        "the state from the raw objects a LIST brings (in pages of 500, as the engine "
+        "lists), the first detection pass, the table sorted and shown. "
+        "*Resident memory* is the process RSS after the run minus before the "
         "fleet was built. The baseline is the same window with a pods model that rebuilds "
         "itself on every batch (`beginResetModel`/`endResetModel`), run in a fresh process. "
         "*First paint* is the time from process creation to the first paint event of the "
@@ -366,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         ("p99_stall_ms", "p99 stall (ms)"),
         ("rss_mib", "resident memory (MiB)"),
         ("updates_per_s", "updates applied/s"),
+        ("fill_stall_ms", "first fill stall (ms)"),
     ):
         ratio = naive[key] / engine[key] if engine[key] else float("inf")
         print(f"{label:24}{engine[key]:>16.1f}{naive[key]:>18.1f}{ratio:>8.1f}")
@@ -377,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             ("p99_stall_ms", "99th percentile stall (ms)"),
             ("rss_mib", "resident memory added (MiB)"),
             ("updates_per_s", "pod updates applied per second"),
+            ("fill_stall_ms", "longest stall while the cluster is first shown (ms)"),
         )
         if engine[key]
     ]
