@@ -1,11 +1,11 @@
 """Retention: how long and how much of each kind of data the file keeps, and its sizes.
 
-Each *kind* (anomalies, events, pod restarts, SLO windows, audit log, alert outbox, and
-one per metrics tier) has a maximum age and, optionally, a maximum size in bytes. The
-defaults live here; what the user sets is stored in the file (``retention`` table) and
-wins. The writer applies them on its own schedule in small transactions, so ingest never
-waits long; freed pages go back to the file system (``auto_vacuum = INCREMENTAL``), so the
-file shrinks when the user lowers a limit.
+Each *kind* (anomalies, events, pod restarts, SLO windows, audit log, alert outbox, the
+assistant's conversations, and one per metrics tier) has a maximum age and, optionally, a
+maximum size in bytes. The defaults live here; what the user sets is stored in the file
+(``retention`` table) and wins. The writer applies them on its own schedule in small
+transactions, so ingest never waits long; freed pages go back to the file system
+(``auto_vacuum = INCREMENTAL``), so the file shrinks when the user lowers a limit.
 
 Sizes come from SQLite's ``dbstat``: the pages each table and its indexes really occupy.
 """
@@ -29,6 +29,8 @@ RECORD_KINDS: dict[str, float | None] = {
     "slo": 400 * DAY,
     "audit": 730 * DAY,
     "alerts": 30 * DAY,
+    # What was asked of the assistant and what it read (redacted) is the user's too.
+    "conversations": 90 * DAY,
 }
 
 #: the tables (and so their indexes) each kind occupies
@@ -46,6 +48,7 @@ _RECORD_TABLES: dict[str, tuple[str, ...]] = {
     "slo": ("slo_windows",),
     "audit": ("audit_log",),
     "alerts": ("alert_outbox",),
+    "conversations": ("assistant_conversations", "assistant_messages"),
 }
 
 #: (table, time column, extra condition) for deleting by age; anomalies are special
@@ -56,6 +59,7 @@ _AGE_RULES: dict[str, tuple[str, str, str]] = {
     "audit": ("audit_log", "at", ""),
     "alerts": ("alert_outbox", "created_at", "state IN ('delivered', 'failed')"),
     "anomalies": ("anomalies", "resolved_at", "resolved_at IS NOT NULL"),
+    "conversations": ("assistant_messages", "at", ""),
 }
 
 
@@ -192,12 +196,32 @@ def delete_older(db: sqlite3.Connection, kind: str, cutoff: float, limit: int) -
         db.execute(f"DELETE FROM anomaly_transitions WHERE anomaly_id IN ({marks})", ids)
         db.execute(f"DELETE FROM anomalies WHERE id IN ({marks})", ids)
         return len(ids)
+    if kind == "conversations":
+        return _drop_conversations(db, cutoff, limit)
     key = "rowid"
     cursor = db.execute(
         f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {where} LIMIT ?)",
         (cutoff, limit),
     )
     return cursor.rowcount
+
+
+def _drop_conversations(db: sqlite3.Connection, cutoff: float, limit: int) -> int:
+    """Conversations go whole, once their last message is older than ``cutoff``: half a
+    conversation would mislead whoever reads it back."""
+    keys = [
+        row[0]
+        for row in db.execute(
+            "SELECT c.key FROM assistant_conversations c LEFT JOIN assistant_messages m "
+            "ON m.conversation = c.key GROUP BY c.key "
+            "HAVING COALESCE(MAX(m.at), c.started_at) < ? LIMIT ?",
+            (cutoff, limit),
+        )
+    ]
+    marks = ",".join("?" * len(keys))
+    db.execute(f"DELETE FROM assistant_messages WHERE conversation IN ({marks})", keys)
+    db.execute(f"DELETE FROM assistant_conversations WHERE key IN ({marks})", keys)
+    return len(keys)
 
 
 def optimize_event_index(db: sqlite3.Connection) -> int:

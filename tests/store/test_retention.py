@@ -21,6 +21,7 @@ from headless_agent.store import (
     SloWindow,
     TierSpec,
 )
+from headless_agent.store.conversations import ConversationInfo, ConversationMessage
 from tests.store.conftest import DAY, FAST, T0, Clock, transition, warning
 
 NOW = T0 + 400 * DAY
@@ -35,6 +36,7 @@ NOW = T0 + 400 * DAY
         ("audit", 730 * DAY),
         ("alerts", 30 * DAY),
         ("slo", 400 * DAY),
+        ("conversations", 90 * DAY),
     ],
 )
 def test_records_just_inside_their_age_stay_and_just_outside_go(
@@ -69,6 +71,10 @@ def _record(store: HistoryStore, kind: str, name: str, at: float) -> None:
         store.mark_alert_delivered("slack", name, at + 1)
     elif kind == "slo":
         store.record_slo_window("prod", SloWindow(name, at - 300, 300, 1, 1))
+    elif kind == "conversations":
+        store.record_conversation(ConversationInfo(name, at - 600, "prod", "en", name))
+        for offset, role in ((-600, "user"), (0, "assistant")):
+            store.record_conversation_message(ConversationMessage(name, at + offset, role, "…"))
 
 
 def _names(store: HistoryStore, kind: str) -> set[str]:
@@ -83,6 +89,11 @@ def _names(store: HistoryStore, kind: str) -> set[str]:
         return {e.action for e in store.audit_log(*everything)}
     if kind == "alerts":
         return {a.dedup_key for a in store.alert_outbox(states=("delivered",))}
+    if kind == "conversations":
+        # A conversation goes whole or not at all: its messages with it.
+        kept = {c.key for c in store.conversations()}
+        assert all(len(store.conversation_messages(key)) == 2 for key in kept)
+        return kept
     return {
         w.slo for slo in ("inside", "outside") for w in store.slo_windows("prod", slo, *everything)
     }
@@ -204,6 +215,7 @@ def test_retention_settings_survive_a_restart_and_are_checked(tmp_path: Path) ->
         "slo",
         "audit",
         "alerts",
+        "conversations",
         "metrics.raw",
         "metrics.1m",
         "metrics.5m",
