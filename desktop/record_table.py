@@ -60,15 +60,24 @@ class Age:
         return hash(self.created)
 
 
-def _comparable(value: Any) -> tuple[int, Any]:
-    """A sort key for any cell: numbers before text before nothing, text case-insensitive."""
+def _comparable(value: Any, descending: bool) -> tuple[int, Any]:
+    """A sort key for any cell, ascending or descending: numbers before text, text
+    case-insensitive, and empty cells last either way. Descending inverts the value, not
+    the whole order, so rows with equal cells stay in namespace and name order."""
     if isinstance(value, Age):
-        return (0, -value.created) if value.created else (2, 0)
-    if isinstance(value, int | float):
-        return (0, value)
+        if not value.created:
+            return (2, 0)
+        value = -value.created  # ascending age: youngest first
     if value is None or value == "—":
         return (2, 0)
-    return (1, str(value).casefold())
+    if isinstance(value, int | float):
+        return (0, -value if descending else value)
+    text = str(value).casefold()
+    if not descending:
+        return (1, text)
+    # Text in reverse: each character inverted, and a last element above any of them so
+    # that "abc" comes before "ab".
+    return (1, (*(-ord(c) for c in text), 1))
 
 
 @dataclass(slots=True)
@@ -89,7 +98,7 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
     def __init__(self, language: Language, parent: QObject | None = None) -> None:
         super().__init__(language, parent)
         self._by_identity: dict[Identity, _Row] = {}
-        #: every row's position key, ascending; the view shows it reversed when descending
+        #: every row's position key, in the order shown
         self._order: list[tuple[Any, Identity]] = []
         self._sort_column = -1
         self._descending = False
@@ -135,15 +144,10 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
         if column < 0:
             return ((), identity)
         value = identity[3] if column == self.cluster_column else cells[column]
-        return (_comparable(value), identity)
+        return (_comparable(value, self._descending), identity)
 
-    def _row_at(self, view_row: int) -> _Row:
-        index = len(self._order) - 1 - view_row if self._descending else view_row
-        return self._by_identity[self._order[index][1]]
-
-    def _view_row(self, index: int, count: int) -> int:
-        """The view's row of position ``index`` in an order of ``count`` rows."""
-        return count - 1 - index if self._descending else index
+    def _row_at(self, row: int) -> _Row:
+        return self._by_identity[self._order[row][1]]
 
     def _new_row(self, kind: str, record: Record, cluster: str) -> _Row:
         identity = (record.namespace, record.name, kind, cluster)
@@ -206,9 +210,8 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
             following = self._order[index] if index < len(self._order) else None
             while end < len(new) and (following is None or new[end].position < following):
                 end += 1
-            count, run = len(self._order), new[start:end]
-            first = count - index if self._descending else index
-            self.beginInsertRows(QModelIndex(), first, first + len(run) - 1)
+            run = new[start:end]
+            self.beginInsertRows(QModelIndex(), index, index + len(run) - 1)
             self._order[index:index] = [row.position for row in run]
             for row in run:
                 self._by_identity[row.position[1]] = row
@@ -217,34 +220,30 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
 
     def _remove(self, row: _Row) -> None:
         index = bisect_left(self._order, row.position)
-        view_row = self._view_row(index, len(self._order))
-        self.beginRemoveRows(QModelIndex(), view_row, view_row)
+        self.beginRemoveRows(QModelIndex(), index, index)
         del self._order[index]
         del self._by_identity[row.position[1]]
         self.endRemoveRows()
 
     def _update(self, old: _Row, new: _Row) -> None:
-        count = len(self._order)
-        source = bisect_left(self._order, old.position)
+        row = bisect_left(self._order, old.position)
         if new.position != old.position:
             target = bisect_left(self._order, new.position)
-            if target > source:
+            if target > row:
                 target -= 1  # its place once the row has left its old one
-            first, last = self._view_row(source, count), self._view_row(target, count)
-            if first != last:
+            if target != row:
                 # Qt counts the destination before the move: one past the row when down.
-                destination = last + 1 if last > first else last
-                self.beginMoveRows(QModelIndex(), first, first, QModelIndex(), destination)
-            del self._order[source]
+                destination = target + 1 if target > row else target
+                self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), destination)
+            del self._order[row]
             self._order.insert(target, new.position)
             self._by_identity[new.position[1]] = new
-            if first != last:
+            if target != row:
                 self.endMoveRows()
-            source = target
+            row = target
         else:
             self._by_identity[new.position[1]] = new
-        view_row = self._view_row(source, count)
-        self.dataChanged.emit(self.index(view_row, 0), self.index(view_row, self.cluster_column))
+        self.dataChanged.emit(self.index(row, 0), self.index(row, self.cluster_column))
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort by a column (-1: namespace and name); selections follow their rows."""
@@ -273,12 +272,8 @@ class RecordTableModel(RowsTableModel[tuple[str, Record]]):
         for identity, row in self._by_identity.items():
             row.position = self._position(identity, row.cells)
         self._order = sorted(row.position for row in self._by_identity.values())
-        count = len(self._order)
         moved = [
-            self.index(
-                self._view_row(bisect_left(self._order, self._by_identity[i].position), count),
-                column,
-            )
+            self.index(bisect_left(self._order, self._by_identity[i].position), column)
             for i, column in followed
         ]
         self.changePersistentIndexList(persistent, moved)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -113,6 +114,10 @@ def test_a_sorted_table_stays_sorted_through_random_batches_and_selection_follow
             keys = [_sort_value(row[column]) for row in shown]
             descending = order == Qt.SortOrder.DescendingOrder
             assert keys == sorted(keys, reverse=descending)
+            # Equal cells keep namespace and name order, whichever the direction.
+            for a, b in itertools.pairwise(shown):
+                if _sort_value(a[column]) == _sort_value(b[column]):
+                    assert (a[0], a[1]) < (b[0], b[1])
         else:
             assert [(r[0], r[1]) for r in shown] == sorted((r[0], r[1]) for r in shown)
         assert followed.isValid() and followed.data() == followed_name
