@@ -35,6 +35,7 @@ import trio.lowlevel
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
+from desktop.gui_gc import GuiThreadCollector
 from desktop.language import Language
 from desktop.main_window import MainWindow
 from desktop.pod_table import PodTableModel
@@ -120,6 +121,7 @@ def _lateness_probe() -> tuple[QTimer, list[float], Callable[[], None]]:
 def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> dict[str, float]:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setQuitOnLastWindowClosed(False)  # type: ignore[attr-defined]
+    collector = GuiThreadCollector(app)  # garbage collection as the app does it
     process = psutil.Process()
     rss_before = process.memory_info().rss
     pod_objects, node_objects = _fleet(pods, nodes)
@@ -194,6 +196,7 @@ def run_load(pods: int, nodes: int, rate: int, seconds: float, naive: bool) -> d
 
     guest.start(main)
     app.exec()
+    collector.stop()
     shiboken6.delete(window)  # in Qt's order, before PySide's exit-time cleanup
     ordered = sorted(late)
     result["max_stall_ms"] = ordered[-1] if ordered else float("nan")
