@@ -325,11 +325,17 @@ async def test_the_same_operations_through_the_agent(
         assert result.ok, (command.action, result.message)
     live = await _json(kube_cluster, "deployment", "web", "-n", NS)
     assert live["metadata"]["labels"]["via"] == "agent"
-    pod = _pods(remote, "web")[0].name
-    deleted = await ops.run("via-agent", Command("delete-pod", "Pod", NS, pod))
-    assert deleted.ok and "deleted" in deleted.message
     actions = ["scale"] + [c.action for c in [Command("yaml", "Deployment", NS, "web"), *commands]]
-    actions.append("delete-pod")
+    for _ in range(10):
+        # The rollouts above may still be replacing pods: one picked a moment ago can be
+        # gone already (the server says so, and the attempt is audited like any other).
+        pod = _pods(remote, "web")[0].name
+        deleted = await ops.run("via-agent", Command("delete-pod", "Pod", NS, pod))
+        actions.append("delete-pod")
+        if deleted.ok or deleted.message_id != "error.not_found":
+            break
+        await trio.sleep(1)
+    assert deleted.ok and "deleted" in deleted.message
 
     # Another hub (a colleague's, viewer token) sees carol's commands in its own audit.
     other_hub = Hub(history=HistoryStore.open(tmp_path / "dave.sqlite3", start=False))
