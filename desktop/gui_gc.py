@@ -41,15 +41,16 @@ class GuiThreadCollector(QObject):
         """Collect the generations that are due, as the automatic collector would, then
         freeze what survived."""
         counts = gc.get_count()
+        if counts[0] <= self._thresholds[0]:
+            return  # nothing due: freezing now would keep fresh garbage unvisited
         for generation in range(3):
             if counts[generation] <= self._thresholds[generation]:
                 break
-            now = time.monotonic()
-            if generation == 2 and now - self._thawed >= THAW_INTERVAL_S:
+            if generation == 2 and time.monotonic() - self._thawed >= THAW_INTERVAL_S:
                 gc.unfreeze()
-                self._thawed = now
+                self._thawed = time.monotonic()
             gc.collect(generation)
-        gc.freeze()
+        gc.freeze()  # only what a pass has just visited and kept
 
     def stop(self) -> None:
         """Collect everything now, here, and hand collection back to Python."""
